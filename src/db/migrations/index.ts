@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261125131539_create_task } from './Migration20261125131539_create_task.ts';
+
+// Every migration, oldest first. `npm run migration:create -- <name>` writes a new file; add it here.
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261125131539_create_task', class: Migration20261125131539_create_task },
+];

@@ -1,0 +1,51 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MikroORM as PostgreSqlMikroORM, type SqlMikroORM, type Options } from '@mikro-orm/postgresql';
+import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
+import { Migrator } from '@mikro-orm/migrations';
+import type { DatabaseConfig } from '../config.ts';
+import { TaskSchema } from '../tasks/task.entity.ts';
+import { migrationsList } from './migrations/index.ts';
+
+export type Database = SqlMikroORM;
+
+const migrationsPath = resolve(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+// Shared by both drivers: entities and migrations are listed explicitly (no glob discovery), so the
+// same code runs from source, from a bundle, or from a read-only container image.
+function commonOptions(): Partial<Options> {
+  return {
+    entities: [TaskSchema],
+    extensions: [Migrator],
+    // Handlers run inside RequestContext; touching the global identity map is a bug.
+    allowGlobalContext: false,
+    migrations: {
+      path: migrationsPath,
+      pathTs: migrationsPath,
+      migrationsList,
+      // The snapshot is written by `npm run migration:create` only; applying migrations never writes files.
+      snapshotOnMigrate: false,
+      snapshotName: '.snapshot',
+      silent: true,
+    },
+  };
+}
+
+/** Opens the configured database: a PostgreSQL server, or embedded PGlite kept on disk (or in memory). */
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.kind === 'postgresql') {
+    return PostgreSqlMikroORM.init({
+      ...commonOptions(),
+      clientUrl: config.url,
+      pool: { max: config.poolMax },
+    });
+  }
+  const inMemory = config.dataDir.startsWith('memory://');
+  if (!inMemory) await mkdir(dirname(resolve(config.dataDir)), { recursive: true });
+  // For PGlite, dbName is where the cluster lives ("memory://" keeps it in memory).
+  return PgliteMikroORM.init({
+    ...commonOptions(),
+    dbName: inMemory ? 'memory://' : resolve(config.dataDir),
+  }) as Promise<Database>;
+}

@@ -1,0 +1,152 @@
+// Every error leaves the service here, as an RFC 9457 problem document. Nothing else writes one.
+import { STATUS_CODES } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { components } from '../../generated/schema.d.ts';
+import type { Logger } from '../logger.ts';
+
+export type Problem = components['schemas']['Problem'];
+export type FieldError = components['schemas']['FieldError'];
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** An error that already knows the problem it stands for. Handlers throw these; nothing else. */
+export class ProblemError extends Error {
+  readonly status: number;
+  readonly detail: string;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, detail: string, options: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
+    super(detail);
+    this.name = 'ProblemError';
+    this.status = status;
+    this.detail = detail;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export const taskNotFound = () => new ProblemError(404, 'Task not found');
+
+/** A request the spec accepts but the service cannot (a cursor it never issued, say). */
+export function validationProblem(errors: FieldError[]): ProblemError {
+  const detail = `The request is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`;
+  return new ProblemError(422, detail, { errors });
+}
+
+// express-openapi-validator's HttpError, and body-parser's errors: duck-typed, as neither exports a
+// stable class across versions.
+interface ValidatorError {
+  status: number;
+  message: string;
+  errors?: { path?: string; message?: string }[];
+  headers?: Record<string, string>;
+}
+
+interface BodyParserError {
+  type: string;
+  status: number;
+  limit?: number;
+  charset?: string;
+  encoding?: string;
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  return typeof err === 'object' && err !== null && typeof (err as BodyParserError).type === 'string' && 'status' in err;
+}
+
+function isValidatorError(err: unknown): err is ValidatorError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as ValidatorError).status === 'number' &&
+    Array.isArray((err as ValidatorError).errors)
+  );
+}
+
+function fromBodyParser(err: BodyParserError): ProblemError | undefined {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new ProblemError(400, 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new ProblemError(413, `The request body is larger than ${err.limit ?? 'the limit of'} bytes.`);
+    case 'charset.unsupported':
+      return new ProblemError(415, `The charset "${err.charset ?? ''}" is not supported; send UTF-8.`);
+    case 'encoding.unsupported':
+      return new ProblemError(415, `The content encoding "${err.encoding ?? ''}" is not supported.`);
+    case 'request.aborted':
+      return new ProblemError(400, 'The request was aborted before its body arrived.');
+    default:
+      return undefined;
+  }
+}
+
+function fromValidator(err: ValidatorError, contentType: string | undefined): ProblemError | undefined {
+  const errors: FieldError[] = (err.errors ?? []).map((e) => ({
+    path: e.path ?? '',
+    message: e.message ?? 'is invalid',
+  }));
+  switch (err.status) {
+    case 400:
+      // The validator says 400 for every request that breaks the schema; we say 422, as the
+      // replaced service did, and keep 400 for bodies that are not JSON at all.
+      return validationProblem(errors);
+    case 404:
+      return new ProblemError(404, 'There is no such resource; see /docs for the API.');
+    case 405:
+      return new ProblemError(405, 'This method is not allowed on this resource.', { headers: err.headers ?? {} });
+    case 415:
+      return new ProblemError(415, `Send the body as application/json (got ${contentType || 'no content type'}).`);
+    default:
+      return undefined; // 500s from response validation: a contract break, logged below
+  }
+}
+
+// RFC 9110's names, where Node still uses older ones.
+const TITLES: Record<number, string> = { 413: 'Content Too Large', 422: 'Unprocessable Content' };
+
+function problemBody(status: number, detail: string, instance: string, errors?: FieldError[]): Problem {
+  return {
+    type: 'about:blank',
+    title: TITLES[status] ?? STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    instance,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
+/** The last middleware: turns anything thrown into a problem document. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const problem =
+      err instanceof ProblemError
+        ? err
+        : isBodyParserError(err)
+          ? fromBodyParser(err)
+          : isValidatorError(err)
+            ? fromValidator(err, req.headers['content-type'])
+            : undefined;
+    const instance = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    if (!problem) {
+      // Unexpected: the cause goes to the log, never to the client (no stack, no SQL).
+      logger.error({ err, method: req.method, url: instance }, 'request failed');
+      res
+        .status(500)
+        .type(PROBLEM_CONTENT_TYPE)
+        .json(problemBody(500, 'The service failed to answer this request. It has been logged.', instance));
+      return;
+    }
+    res.status(problem.status).set(problem.headers).type(PROBLEM_CONTENT_TYPE);
+    res.json(problemBody(problem.status, problem.detail, instance, problem.errors));
+  };
+}
+
+/** Answers paths that match no route (outside the spec's reach, e.g. under /docs). */
+export const notFoundHandler: RequestHandler = (_req, _res, next) => {
+  next(new ProblemError(404, 'There is no such resource; see /docs for the API.'));
+};

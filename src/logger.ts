@@ -1,0 +1,12 @@
+import { pino, type Logger } from 'pino';
+import type { LogLevel } from './config.ts';
+
+export type { Logger };
+
+/** JSON lines on stdout. Authorization headers and cookies never reach a log line. */
+export function createLogger(level: LogLevel): Logger {
+  return pino({
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+  });
+}

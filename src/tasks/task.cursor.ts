@@ -1,0 +1,23 @@
+// Keyset pagination cursors: the (created_at, id) of the last task on a page, opaque to clients.
+import { validationProblem } from '../http/problem.ts';
+
+export interface TaskPosition {
+  createdAt: Date;
+  id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeCursor(position: TaskPosition): string {
+  return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, 'utf8').toString('base64url');
+}
+
+/** The spec checks the cursor's alphabet and length; only this service can tell whether it issued it. */
+export function decodeCursor(cursor: string): TaskPosition {
+  const [iso, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso ?? '');
+  if (rest.length > 0 || !id || !UUID.test(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
+    throw validationProblem([{ path: '/query/cursor', message: 'is not a cursor this service issued' }]);
+  }
+  return { createdAt, id };
+}

@@ -1,0 +1,129 @@
+// The client-side half of contract testing: every response the tests receive is checked against the
+// spec (documented status, documented content type, body matching the schema, documented headers).
+// The server validates its JSON bodies too; this catches what it cannot see (status codes,
+// content types, headers, bodies written without res.json).
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { parse } from 'yaml';
+
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+type Json = Record<string, unknown>;
+
+export const specDocument = parse(readFileSync(new URL('../../openapi/openapi.yaml', import.meta.url), 'utf8')) as Json;
+
+const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+ajv.addSchema({ $id: 'spec', components: specDocument.components }, 'spec');
+
+const validators = new Map<string, ValidateFunction>();
+
+function rewriteRefs(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rewriteRefs);
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `spec${v}` : rewriteRefs(v)]),
+    );
+  }
+  return node;
+}
+
+/** Follows a local $ref (responses, parameters are referenced by name in the spec). */
+export function resolveRef<T = Json>(node: unknown): T {
+  let current = node as Json;
+  while (current && typeof current.$ref === 'string') {
+    current = (current.$ref as string)
+      .slice(2)
+      .split('/')
+      .reduce<Json>((at, key) => at[key] as Json, specDocument);
+  }
+  return current as T;
+}
+
+export function schemaValidator(schema: unknown, key: string): ValidateFunction {
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = ajv.compile(rewriteRefs(schema) as Json);
+    validators.set(key, validate);
+  }
+  return validate;
+}
+
+export interface Operation {
+  operationId: string;
+  method: string;
+  path: string;
+  responses: Record<string, Json>;
+  parameters: Json[];
+  requestBody?: Json;
+}
+
+/** Every operation in the spec, with path-level parameters merged in and $refs resolved. */
+export const operations: Operation[] = Object.entries(specDocument.paths as Record<string, Json>).flatMap(([path, item]) =>
+  ['get', 'put', 'post', 'delete', 'patch']
+    .filter((method) => item[method])
+    .map((method) => {
+      const op = item[method] as Json;
+      const parameters = [...((item.parameters as Json[]) ?? []), ...((op.parameters as Json[]) ?? [])].map((p) => resolveRef(p));
+      return {
+        operationId: op.operationId as string,
+        method: method.toUpperCase(),
+        path,
+        responses: op.responses as Record<string, Json>,
+        parameters,
+        ...(op.requestBody ? { requestBody: resolveRef(op.requestBody) } : {}),
+      };
+    }),
+);
+
+export function findOperation(method: string, pathname: string): Operation | undefined {
+  return operations.find((op) => {
+    if (op.method !== method.toUpperCase()) return false;
+    const pattern = new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    return pattern.test(pathname);
+  });
+}
+
+/**
+ * Returns the ways a response breaks the contract of the operation it answers (empty when it
+ * keeps it). Reads the body from a clone, so the caller can still read it.
+ */
+export async function contractViolations(method: string, url: string, response: Response): Promise<string[]> {
+  const { pathname } = new URL(url);
+  const op = findOperation(method, pathname);
+  if (!op) return [`${method} ${pathname} is not an operation in the spec`];
+  const where = `${op.operationId} → ${response.status}`;
+  const documented = op.responses[String(response.status)] ?? op.responses.default;
+  if (!documented) return [`${where}: status ${response.status} is not documented`];
+  const spec = resolveRef<Json>(documented);
+  const violations: string[] = [];
+  for (const [name, header] of Object.entries((spec.headers as Record<string, Json>) ?? {})) {
+    const value = response.headers.get(name);
+    const h = resolveRef<Json>(header);
+    if (value === null) {
+      if (h.required) violations.push(`${where}: header ${name} is missing`);
+      continue;
+    }
+    const validate = schemaValidator(h.schema, `${op.operationId}:${response.status}:header:${name}`);
+    if (!validate(value)) violations.push(`${where}: header ${name} ${ajv.errorsText(validate.errors)}`);
+  }
+  const content = spec.content as Record<string, Json> | undefined;
+  const text = await response.clone().text();
+  if (!content) {
+    if (text.length > 0) violations.push(`${where}: documented without a body, but has one`);
+    return violations;
+  }
+  const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  const media = content[mediaType];
+  if (!media) return [...violations, `${where}: content type "${mediaType}" is not documented (${Object.keys(content).join(', ')})`];
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return [...violations, `${where}: body is not JSON`];
+  }
+  const validate = schemaValidator(media.schema, `${op.operationId}:${response.status}:${mediaType}`);
+  if (!validate(body)) violations.push(`${where}: body ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`);
+  return violations;
+}
