@@ -178,7 +178,7 @@ export interface components {
              * @description Create the task already completed.
              * @default false
              */
-            completed: boolean;
+            completed?: boolean;
         };
         /**
          * @description The fields to change; absent fields keep their value. Unknown fields

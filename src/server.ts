@@ -6,12 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
-import { openDatabase } from './db/orm.ts';
+import { openDatabase, type Database } from './db/orm.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 export interface RunningServer {
   server: Server;
   url: string;
+  db: Database;
   close(): Promise<void>;
 }
 
@@ -34,6 +35,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     return {
       server,
       url,
+      db,
       async close() {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
