@@ -1,6 +1,7 @@
 // Runs the real service in-process on a random port, on embedded PGlite (in memory) by default or
 // on the PostgreSQL server named by DATABASE_URL, and hands out clients typed from generated/.
 import { randomUUID } from 'node:crypto';
+import { MikroORM } from '@mikro-orm/postgresql';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { paths } from '../../generated/schema.d.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -72,3 +73,33 @@ export const json = (body: unknown, method = 'POST'): RequestInit => ({
   headers: { 'content-type': 'application/json' },
   body: typeof body === 'string' ? body : JSON.stringify(body),
 });
+
+/**
+ * A server on a database of its own, which the test may take away: a throw-away PostgreSQL
+ * database on the server when DATABASE_URL is set, else a separate in-memory PGlite.
+ */
+export async function startServerWithOwnDatabase(): Promise<TestServer & { loseDatabase(): Promise<void> }> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const api = await startTestServer({ database: { kind: 'pglite', dataDir: 'memory://' } });
+    return { ...api, loseDatabase: () => api.db.close(true) };
+  }
+  const name = `tasks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = await MikroORM.init({ clientUrl: serverUrl, entities: [], discovery: { warnWhenNoEntities: false } });
+  await admin.em.getConnection().execute(`create database "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const api = await startTestServer({ database: { kind: 'postgresql', url: url.toString(), poolMax: 2 } });
+  const drop = () => admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
+  return {
+    ...api,
+    loseDatabase: async () => {
+      await drop();
+    },
+    close: async () => {
+      await api.close().catch(() => {});
+      await drop();
+      await admin.close();
+    },
+  };
+}
