@@ -8,14 +8,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /**
-                 * @description The user whose tasks these are: 1–255 characters, ASCII letters,
-                 *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
-                 * @example user_2f9a
-                 */
-                user_id: components["parameters"]["UserId"];
-            };
+            path?: never;
             cookie?: never;
         };
         /**
@@ -44,19 +37,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /**
-                 * @description The user whose tasks these are: 1–255 characters, ASCII letters,
-                 *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
-                 * @example user_2f9a
-                 */
-                user_id: components["parameters"]["UserId"];
-                /**
-                 * @description The task's id, a UUID (upper-case hex digits are accepted).
-                 * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
-                 */
-                task_id: components["parameters"]["TaskId"];
-            };
+            path?: never;
             cookie?: never;
         };
         /**
@@ -87,19 +68,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                /**
-                 * @description The user whose tasks these are: 1–255 characters, ASCII letters,
-                 *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
-                 * @example user_2f9a
-                 */
-                user_id: components["parameters"]["UserId"];
-                /**
-                 * @description The task's id, a UUID (upper-case hex digits are accepted).
-                 * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
-                 */
-                task_id: components["parameters"]["TaskId"];
-            };
+            path?: never;
             cookie?: never;
         };
         get?: never;
@@ -209,6 +178,7 @@ export interface components {
              */
             title: string;
             /**
+             * Format: int32
              * @description The HTTP status code.
              * @example 404
              */
@@ -224,7 +194,7 @@ export interface components {
              * @example /api/user_2f9a/tasks/0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
              */
             instance?: string;
-            /** @description Every failing field, on validation problems. */
+            /** @description Every failing field, on validation problems (the first 100). */
             errors?: components["schemas"]["FieldError"][];
         };
         /** @description One field that failed validation. */
@@ -243,9 +213,73 @@ export interface components {
         };
     };
     responses: {
+        /** @description No bearer token, or one that is not valid (bad signature, expired, not yet valid, wrong issuer or audience, unaccepted algorithm). */
+        Unauthenticated: {
+            headers: {
+                "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Unauthorized",
+                 *       "status": 401,
+                 *       "detail": "The token has expired.",
+                 *       "instance": "/api/user_2f9a/tasks"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The token is valid but belongs to another user than the path's `{user_id}`. */
+        Forbidden: {
+            headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Forbidden",
+                 *       "status": 403,
+                 *       "detail": "This token does not grant access to another user's tasks.",
+                 *       "instance": "/api/someone_else/tasks"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The quota of this user (or, without a valid token, of this client address) is used up. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Too Many Requests",
+                 *       "status": 429,
+                 *       "detail": "Too many requests: 300 per 60 s for each user; retry in 42 s.",
+                 *       "instance": "/api/user_2f9a/tasks"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No such task in this user's list (another user's task is also "not found"). */
         TaskNotFound: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -364,7 +398,7 @@ export interface components {
          *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
          * @example user_2f9a
          */
-        UserId: components["schemas"]["UserId"];
+        UserIdParam: components["schemas"]["UserId"];
         /**
          * @description The task's id, a UUID (upper-case hex digits are accepted).
          * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
@@ -388,7 +422,29 @@ export interface components {
         CompletedFilter: boolean;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description What is left of the quota (IETF RateLimit header fields): `r` requests
+         *     remain, the window resets in `t` seconds.
+         * @example "per-user";r=299;t=42
+         */
+        RateLimit: string;
+        /**
+         * @description The quota (`q` requests per `w` seconds) this response counts against.
+         * @example "per-user";q=300;w=60
+         */
+        RateLimitPolicy: string;
+        /**
+         * @description Seconds to wait before the quota is whole again.
+         * @example 42
+         */
+        RetryAfter: number;
+        /**
+         * @description The bearer challenge (RFC 6750), with `error="invalid_token"` when a token was sent.
+         * @example Bearer realm="tasks-api", error="invalid_token", error_description="The token has expired."
+         */
+        WwwAuthenticate: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -420,7 +476,7 @@ export interface operations {
                  *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
                  * @example user_2f9a
                  */
-                user_id: components["parameters"]["UserId"];
+                user_id: components["parameters"]["UserIdParam"];
             };
             cookie?: never;
         };
@@ -429,6 +485,8 @@ export interface operations {
             /** @description A page of the user's tasks (possibly empty). */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /**
                      * @description `<…>; rel="next"` with the URL of the next page; absent on the
                      *     last page.
@@ -441,7 +499,10 @@ export interface operations {
                     "application/json": components["schemas"]["TaskList"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -455,7 +516,7 @@ export interface operations {
                  *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
                  * @example user_2f9a
                  */
-                user_id: components["parameters"]["UserId"];
+                user_id: components["parameters"]["UserIdParam"];
             };
             cookie?: never;
         };
@@ -468,6 +529,8 @@ export interface operations {
             /** @description The task was created. */
             201: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /**
                      * @description The path of the new task.
                      * @example /api/user_2f9a/tasks/0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
@@ -480,9 +543,12 @@ export interface operations {
                 };
             };
             400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -496,7 +562,7 @@ export interface operations {
                  *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
                  * @example user_2f9a
                  */
-                user_id: components["parameters"]["UserId"];
+                user_id: components["parameters"]["UserIdParam"];
                 /**
                  * @description The task's id, a UUID (upper-case hex digits are accepted).
                  * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
@@ -510,14 +576,19 @@ export interface operations {
             /** @description The task. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -531,7 +602,7 @@ export interface operations {
                  *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
                  * @example user_2f9a
                  */
-                user_id: components["parameters"]["UserId"];
+                user_id: components["parameters"]["UserIdParam"];
                 /**
                  * @description The task's id, a UUID (upper-case hex digits are accepted).
                  * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
@@ -549,6 +620,8 @@ export interface operations {
             /** @description The updated task. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -556,10 +629,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -573,7 +649,7 @@ export interface operations {
                  *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
                  * @example user_2f9a
                  */
-                user_id: components["parameters"]["UserId"];
+                user_id: components["parameters"]["UserIdParam"];
                 /**
                  * @description The task's id, a UUID (upper-case hex digits are accepted).
                  * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
@@ -587,14 +663,19 @@ export interface operations {
             /** @description The task was deleted. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeleteConfirmation"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -608,7 +689,7 @@ export interface operations {
                  *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
                  * @example user_2f9a
                  */
-                user_id: components["parameters"]["UserId"];
+                user_id: components["parameters"]["UserIdParam"];
                 /**
                  * @description The task's id, a UUID (upper-case hex digits are accepted).
                  * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
@@ -622,14 +703,19 @@ export interface operations {
             /** @description The task with its completion flipped. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
