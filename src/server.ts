@@ -8,6 +8,9 @@ import { loadConfig, type Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase, type Database } from './db/orm.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createTokenVerifier } from './auth/token-verifier.ts';
+import { developmentSecretPath, loadOrCreateDevelopmentSecret } from './auth/development-secret.ts';
+import { RateLimiter } from './http/rate-limit.ts';
 
 export interface RunningServer {
   server: Server;
@@ -24,7 +27,14 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       const applied = await migrate(db);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
-    const app = createApp({ config, db, logger });
+    const secret =
+      config.auth.secret ??
+      (config.auth.developmentSecret && config.database.kind === 'pglite'
+        ? await loadOrCreateDevelopmentSecret(config.database.dataDir)
+        : undefined);
+    const verifier = createTokenVerifier({ ...config.auth, secret });
+    const limiter = new RateLimiter(db, config.rateLimit.windowSeconds);
+    const app = createApp({ config, db, logger, verifier, limiter });
     const server = app.listen(config.port, config.host ?? '::');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -41,6 +51,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        limiter.stop();
         await db.close();
       },
     };
@@ -62,6 +73,14 @@ async function main(): Promise<void> {
   const running = await startServer(config, logger);
   const where = config.database.kind === 'pglite' ? `embedded PostgreSQL in ${config.database.dataDir}` : 'PostgreSQL';
   logger.info({ url: running.url, database: config.database.kind }, `Tasks API listening on ${running.url} (${where}); docs at ${running.url}/docs`);
+  if (config.auth.developmentSecret && config.database.kind === 'pglite') {
+    const path = developmentSecretPath(config.database.dataDir) ?? 'memory';
+    logger.warn(
+      { secret: path },
+      `No BETTER_AUTH_SECRET or JWKS_URL: tokens are signed with a development secret kept in ${path}. ` +
+        'Get one with: npm run token -- <user_id>, then use "Authorize" in /docs.',
+    );
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

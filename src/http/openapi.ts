@@ -26,6 +26,8 @@ export function validator(spec: ApiSpec, options: { validateResponses: boolean }
     validateRequests: { allErrors: true, removeAdditional: false },
     validateResponses: options.validateResponses ? { allErrors: true } : false,
     validateFormats: true,
+    // Authentication is src/http/auth.ts's job (WWW-Authenticate, rate limits, ownership).
+    validateSecurity: false,
     $refParser: { mode: 'dereference' },
   });
 }
@@ -34,18 +36,28 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /**
  * Routes every operation in the spec to the handler named by its operationId: the spec decides
- * paths and methods, the compiler makes sure a handler exists for each operationId. Registered on
- * the app itself, not a sub-router, so the validator's coerced params reach the handlers.
+ * paths, methods and which operations need a token (their `security`, or the document's); the
+ * compiler makes sure a handler exists for each operationId. Registered on the app itself, not a
+ * sub-router, so the validator's coerced params reach the handlers.
  */
-export function registerOperations(app: Express, spec: ApiSpec, handlers: OperationHandlers): void {
+export function registerOperations(
+  app: Express,
+  spec: ApiSpec,
+  handlers: OperationHandlers,
+  guard: { secured: RequestHandler<{ user_id?: string }> },
+): void {
   for (const [path, item] of Object.entries(spec.document.paths ?? {})) {
     const expressPath = path.replace(/\{([^}]+)\}/g, ':$1');
     for (const method of METHODS) {
-      const operationId = item?.[method]?.operationId as OperationId | undefined;
-      if (!operationId) continue;
+      const operation = item?.[method];
+      const operationId = operation?.operationId as OperationId | undefined;
+      if (!operation || !operationId) continue;
       const handler = handlers[operationId];
       if (!handler) throw new Error(`No handler for operation ${operationId} (${method.toUpperCase()} ${path})`);
-      app[method](expressPath, handler as RequestHandler);
+      const security = operation.security ?? spec.document.security ?? [];
+      const secured = security.length > 0 && !security.some((requirement) => Object.keys(requirement).length === 0);
+      if (secured) app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
+      else app[method](expressPath, handler as RequestHandler);
     }
   }
 }

@@ -28,10 +28,18 @@ export class ProblemError extends Error {
 
 export const taskNotFound = () => new ProblemError(404, 'Task not found');
 
-/** A request the spec accepts but the service cannot (a cursor it never issued, say). */
+// The spec bounds these (Problem.errors, .detail, FieldError.*); a hostile body can fail thousands of
+// ways, and the answer must stay small and within the contract.
+const MAX_ERRORS = 100;
+const MAX_DETAIL = 2000;
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** A request that breaks the contract, or that the spec accepts but the service cannot (a cursor it never issued, say). */
 export function validationProblem(errors: FieldError[]): ProblemError {
-  const detail = `The request is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`;
-  return new ProblemError(422, detail, { errors });
+  const listed = errors.slice(0, MAX_ERRORS).map((e) => ({ path: clip(e.path, 300), message: clip(e.message, 500) }));
+  const more = errors.length > listed.length ? ` (and ${errors.length - listed.length} more)` : '';
+  const detail = clip(`The request is invalid: ${listed.map((e) => `${e.path} ${e.message}`).join('; ')}${more}`, MAX_DETAIL);
+  return new ProblemError(422, detail, { errors: listed });
 }
 
 // express-openapi-validator's HttpError, and body-parser's errors: duck-typed, as neither exports a
@@ -131,7 +139,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
           : isValidatorError(err)
             ? fromValidator(err, req.headers['content-type'])
             : undefined;
-    const instance = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    const instance = clip(req.originalUrl.split('?')[0] ?? req.originalUrl, 16384);
     if (!problem) {
       // Unexpected: the cause goes to the log, never to the client (no stack, no SQL).
       logger.error({ err, method: req.method, url: instance }, 'request failed');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { json, newUserId, startServerWithOwnDatabase, startTestServer, type TestServer } from '../support/server.ts';
+import { json, newUserId, startServerWithOwnDatabase, startTestServer, tokenFor, type TestServer } from '../support/server.ts';
 
 describe('errors outside any one operation', () => {
   let api: TestServer;
@@ -53,7 +53,11 @@ describe('errors outside any one operation', () => {
     const res = await api.raw(`/api/${userId}/tasks/?limit=5`);
     assert.equal(res.status, 308);
     assert.equal(res.headers.get('location'), `/api/${userId}/tasks?limit=5`);
-    const created = await fetch(`${api.url}/api/${userId}/tasks/`, json({ title: 'via the slash' }));
+    const post = json({ title: 'via the slash' });
+    const created = await fetch(`${api.url}/api/${userId}/tasks/`, {
+      ...post,
+      headers: { ...post.headers, authorization: `Bearer ${await tokenFor(userId)}` },
+    });
     assert.equal(created.status, 201, 'fetch follows the 308 and re-sends the POST body');
   });
 

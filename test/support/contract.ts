@@ -105,8 +105,11 @@ export async function contractViolations(method: string, url: string, response: 
       if (h.required) violations.push(`${where}: header ${name} is missing`);
       continue;
     }
-    const validate = schemaValidator(h.schema, `${op.operationId}:${response.status}:header:${name}`);
-    if (!validate(value)) violations.push(`${where}: header ${name} ${ajv.errorsText(validate.errors)}`);
+    const schema = resolveRef<Json>(h.schema);
+    // Header values are text; numbers are compared as the numbers they spell (and must spell one).
+    const typed = schema.type === 'integer' || schema.type === 'number' ? (/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value) : value;
+    const validate = schemaValidator(schema, `${op.operationId}:${response.status}:header:${name}`);
+    if (!validate(typed)) violations.push(`${where}: header ${name} ${ajv.errorsText(validate.errors)}`);
   }
   const content = spec.content as Record<string, Json> | undefined;
   const text = await response.clone().text();

@@ -5,7 +5,9 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { paths } from '../../generated/schema.d.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { signToken } from '../../src/auth/sign-token.ts';
 import { contractViolations, findOperation } from './contract.ts';
 
 export type TasksClient = Client<paths>;
@@ -16,13 +18,23 @@ export interface TestServer extends RunningServer {
   /**
    * fetch() for requests the typed client refuses to make (broken JSON, wrong types, …). Responses
    * from spec operations are contract-checked too; other paths (unknown ones, /docs) are not.
+   * Like the client, it sends a token for the path's user unless `init.headers` has an
+   * Authorization header; `{ anonymous: true }` sends none.
    */
-  raw(path: string, init?: RequestInit): Promise<Response>;
+  raw(path: string, init?: RequestInit, options?: { anonymous?: boolean }): Promise<Response>;
 }
 
 export const usingPostgresServer = Boolean(process.env.DATABASE_URL);
 
-export function testConfig(overrides: Partial<Config> = {}): Config {
+/** The HS256 secret every test server of this process verifies with. */
+export const TEST_SECRET = randomUUID() + randomUUID();
+
+/** A valid token for the user, as Better Auth (or `npm run token`) would issue it. */
+export function tokenFor(userId: string, expiresInSeconds = 600): Promise<string> {
+  return signToken({ secret: TEST_SECRET, userId, expiresInSeconds });
+}
+
+export function testConfig(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
   const base = loadConfig({
     DATABASE_URL: process.env.DATABASE_URL,
     PGLITE_DATA_DIR: 'memory://',
@@ -30,8 +42,27 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     PORT: '0',
     HOST: '127.0.0.1',
     VALIDATE_RESPONSES: 'true',
+    BETTER_AUTH_SECRET: TEST_SECRET,
+    // High enough never to trip by accident; the rate-limit tests set their own.
+    RATE_LIMIT_PER_USER: '1000000',
+    RATE_LIMIT_PER_IP: '1000000',
+    ...env,
   });
   return { ...base, ...overrides };
+}
+
+/** The user a path belongs to: /api/{user_id}/… */
+function pathUser(pathname: string): string | undefined {
+  const match = /^\/api\/([^/]+)/.exec(pathname);
+  return match ? decodeURIComponent(match[1]!) : undefined;
+}
+
+/** Adds a valid token for the path's user unless the request already says who it is. */
+async function authorize(request: Request): Promise<Request> {
+  const userId = pathUser(new URL(request.url).pathname);
+  if (!userId || request.headers.has('authorization') || !/^[A-Za-z0-9_-]{1,255}$/.test(userId)) return request;
+  request.headers.set('authorization', `Bearer ${await tokenFor(userId)}`);
+  return request;
 }
 
 /** A user id no other test (or earlier run on a shared server) uses. */
@@ -39,8 +70,9 @@ export function newUserId(prefix = 'user'): string {
   return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
 }
 
-/** Fails the test on any response that breaks the spec. */
+/** Acts as the path's user (a token for them), and fails the test on any response that breaks the spec. */
 const contractCheck: Middleware = {
+  onRequest: ({ request }) => authorize(request),
   async onResponse({ request, response }) {
     const violations = await contractViolations(request.method, request.url, response);
     if (violations.length > 0) throw new Error(`Contract broken:\n  ${violations.join('\n  ')}`);
@@ -48,16 +80,20 @@ const contractCheck: Middleware = {
   },
 };
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const running = await startServer(testConfig(overrides));
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+  options: { env?: Record<string, string>; logger?: Logger } = {},
+): Promise<TestServer> {
+  const running = await startServer(testConfig(overrides, options.env), options.logger);
   const client = createClient<paths>({ baseUrl: running.url });
   client.use(contractCheck);
   return {
     ...running,
     client,
-    async raw(path, init) {
+    async raw(path, init, options) {
       const url = `${running.url}${path}`;
-      const response = await fetch(url, { redirect: 'manual', ...init });
+      const request = new Request(url, { redirect: 'manual', ...init });
+      const response = await fetch(options?.anonymous ? request : await authorize(request));
       const method = init?.method ?? 'GET';
       if (findOperation(method, new URL(url).pathname)) {
         const violations = await contractViolations(method, url, response);
@@ -78,21 +114,26 @@ export const json = (body: unknown, method = 'POST'): RequestInit => ({
  * A server on a database of its own, which the test may take away: a throw-away PostgreSQL
  * database on the server when DATABASE_URL is set, else a separate in-memory PGlite.
  */
-export async function startServerWithOwnDatabase(): Promise<TestServer & { loseDatabase(): Promise<void> }> {
+export async function startServerWithOwnDatabase(
+  env: Record<string, string> = {},
+): Promise<TestServer & { database: Config['database']; loseDatabase(): Promise<void> }> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const api = await startTestServer({ database: { kind: 'pglite', dataDir: 'memory://' } });
-    return { ...api, loseDatabase: () => api.db.close(true) };
+    const database = { kind: 'pglite' as const, dataDir: 'memory://' };
+    const api = await startTestServer({ database }, { env });
+    return { ...api, database, loseDatabase: () => api.db.close(true) };
   }
   const name = `tasks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = await MikroORM.init({ clientUrl: serverUrl, entities: [], discovery: { warnWhenNoEntities: false } });
   await admin.em.getConnection().execute(`create database "${name}"`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const api = await startTestServer({ database: { kind: 'postgresql', url: url.toString(), poolMax: 2 } });
+  const database = { kind: 'postgresql' as const, url: url.toString(), poolMax: 2 };
+  const api = await startTestServer({ database }, { env });
   const drop = () => admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
   return {
     ...api,
+    database,
     loseDatabase: async () => {
       await drop();
     },

@@ -1,7 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125131539_create_task } from './Migration20261125131539_create_task.ts';
+import { Migration20261125140000_rate_limit } from './Migration20261125140000_rate_limit.ts';
 
 // Every migration, oldest first. `npm run migration:create -- <name>` writes a new file; add it here.
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125131539_create_task', class: Migration20261125131539_create_task },
+  { name: 'Migration20261125140000_rate_limit', class: Migration20261125140000_rate_limit },
 ];
