@@ -1,0 +1,210 @@
+// Every way a token can be wrong, tried on every operation the spec secures.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { operations } from '../support/contract.ts';
+import { json, newUserId, startTestServer, TEST_SECRET, tokenFor, type TestServer } from '../support/server.ts';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function hs256(claims: Record<string, unknown>, secret: string | Uint8Array = TEST_SECRET, header: Record<string, unknown> = {}) {
+  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(key);
+}
+
+/** A JWT with `alg: none` and no signature, as an attacker would hand-craft it. */
+function unsigned(claims: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
+}
+
+/** A request for each secured operation, aimed at `userId`'s path and a real task of theirs. */
+function requestsFor(userId: string, taskId: string) {
+  return operations.map((op) => {
+    const path = op.path.replace('{user_id}', userId).replace('{task_id}', taskId);
+    const body = op.operationId === 'createTask' ? { title: 'intruder' } : op.operationId === 'updateTask' ? { title: 'changed' } : undefined;
+    return { operationId: op.operationId, path, init: body ? json(body, op.method) : { method: op.method } };
+  });
+}
+
+describe('authentication with a shared secret (HS256)', () => {
+  let api: TestServer;
+  before(async () => {
+    api = await startTestServer();
+  });
+  after(() => api.close());
+
+  async function victimWithTask() {
+    const userId = newUserId('victim');
+    const { data } = await api.client.POST('/api/{user_id}/tasks', { params: { path: { user_id: userId } }, body: { title: 'private' } });
+    assert.ok(data);
+    return { userId, task: data };
+  }
+
+  async function assertUntouched(userId: string, task: unknown) {
+    const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
+    assert.deepEqual(data, [task], 'the refused requests changed nothing');
+  }
+
+  test('every operation without a token answers 401 with a bare Bearer challenge', async () => {
+    const { userId, task } = await victimWithTask();
+    for (const { operationId, path, init } of requestsFor(userId, task.id)) {
+      const res = await api.raw(path, init, { anonymous: true });
+      assert.equal(res.status, 401, operationId);
+      assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="tasks-api"', operationId);
+      const problem = (await res.json()) as { detail: string };
+      assert.equal(problem.detail, 'This operation needs a bearer token (Authorization: Bearer <JWT>).');
+    }
+    await assertUntouched(userId, task);
+  });
+
+  const badTokens: [string, (userId: string) => Promise<string>, RegExp][] = [
+    ['a header that is not Bearer', async () => 'Basic dXNlcjpwYXNz', /not "Bearer <token>"/],
+    ['a token that is not a JWT', async () => 'Bearer not-a-jwt', /not a JWT/],
+    ['a wrong signature', async (u) => `Bearer ${await hs256({ sub: u, exp: now() + 600 }, 'another-secret-that-is-32-bytes-long!!')}`, /signature does not verify/],
+    ['an expired token', async (u) => `Bearer ${await hs256({ sub: u, exp: now() - 3600 })}`, /has expired/],
+    ['a token not valid yet', async (u) => `Bearer ${await hs256({ sub: u, exp: now() + 7200, nbf: now() + 3600 })}`, /not valid yet/],
+    ['alg "none"', async (u) => `Bearer ${unsigned({ sub: u, exp: now() + 600 })}`, /"none" are not accepted/],
+    ['a token without exp', async (u) => `Bearer ${await hs256({ sub: u })}`, /"exp" claim/],
+    ['a subject that is not a user id', async () => `Bearer ${await hs256({ sub: 'bob@example.com', exp: now() + 600 })}`, /subject is not a valid user id/],
+  ];
+
+  for (const [name, makeHeader, detail] of badTokens) {
+    test(`${name} answers 401 invalid_token on every operation, and changes nothing`, async () => {
+      const { userId, task } = await victimWithTask();
+      const authorization = await makeHeader(userId);
+      for (const { operationId, path, init } of requestsFor(userId, task.id)) {
+        const res = await api.raw(path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization } });
+        assert.equal(res.status, 401, operationId);
+        assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="tasks-api", error="invalid_token", error_description="/);
+        const problem = (await res.json()) as { detail: string };
+        assert.match(problem.detail, detail, operationId);
+        assert.ok(!JSON.stringify(problem).includes(authorization.slice(7)), 'the token is never echoed');
+      }
+      await assertUntouched(userId, task);
+    });
+  }
+
+  test('a token that expired within the allowed clock skew (10 s) is still accepted', async () => {
+    const userId = newUserId();
+    const token = await hs256({ sub: userId, exp: now() - 5 });
+    const res = await api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+  });
+
+  test("a valid token for user A on user B's path answers 403 on every operation, and B's tasks are untouched", async () => {
+    const { userId: victim, task } = await victimWithTask();
+    const attacker = newUserId('attacker');
+    const authorization = `Bearer ${await tokenFor(attacker)}`;
+    for (const { operationId, path, init } of requestsFor(victim, task.id)) {
+      const res = await api.raw(path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization } });
+      assert.equal(res.status, 403, operationId);
+      assert.equal(((await res.json()) as { detail: string }).detail, "This token does not grant access to another user's tasks.");
+    }
+    await assertUntouched(victim, task);
+  });
+
+  test("user B's task id under user A's own path is a 404 on every task operation", async () => {
+    const { userId: victim, task } = await victimWithTask();
+    const attacker = newUserId('attacker');
+    for (const { operationId, path, init } of requestsFor(attacker, task.id).filter((r) => r.path.includes(task.id))) {
+      const res = await api.raw(path, init);
+      assert.equal(res.status, 404, operationId);
+    }
+    await assertUntouched(victim, task);
+  });
+});
+
+describe('authentication with issuer and audience configured', () => {
+  let api: TestServer;
+  before(async () => {
+    api = await startTestServer({}, { env: { JWT_ISSUER: 'https://auth.example.com', JWT_AUDIENCE: 'tasks-api' } });
+  });
+  after(() => api.close());
+
+  test('only a token from the configured issuer for the configured audience is accepted', async () => {
+    const userId = newUserId();
+    const cases: [Record<string, unknown>, number][] = [
+      [{ iss: 'https://auth.example.com', aud: 'tasks-api' }, 200],
+      [{ iss: 'https://evil.example.com', aud: 'tasks-api' }, 401],
+      [{ iss: 'https://auth.example.com', aud: 'another-api' }, 401],
+      [{}, 401],
+    ];
+    for (const [claims, status] of cases) {
+      const token = await hs256({ sub: userId, exp: now() + 600, ...claims });
+      const res = await api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, status, JSON.stringify(claims));
+    }
+  });
+});
+
+describe('authentication with public keys from a JWKS URL (Better Auth JWT plugin)', () => {
+  let api: TestServer;
+  let keyServer: Server;
+  const published: JWK[] = [];
+  let ed: { privateKey: CryptoKey; publicKey: CryptoKey };
+  let ec: { privateKey: CryptoKey; publicKey: CryptoKey };
+
+  async function publish(kid: string, publicKey: CryptoKey, alg: string) {
+    published.push({ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' });
+  }
+
+  const sign = (key: CryptoKey, alg: string, kid: string, claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+
+  before(async () => {
+    ed = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    ec = await generateKeyPair('ES256');
+    await publish('ed-1', ed.publicKey, 'EdDSA');
+    keyServer = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
+    const { port } = keyServer.address() as AddressInfo;
+    // No shared secret at all: only the key set verifies tokens.
+    api = await startTestServer({}, { env: { BETTER_AUTH_SECRET: '', JWKS_URL: `http://127.0.0.1:${port}/api/auth/jwks`, JWKS_COOLDOWN_SECONDS: '0' } });
+  });
+  after(async () => {
+    await api.close();
+    keyServer.close();
+  });
+
+  const list = (userId: string, token: string) => api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+
+  test('an EdDSA token signed by a published key is accepted', async () => {
+    const userId = newUserId();
+    assert.equal((await list(userId, await sign(ed.privateKey, 'EdDSA', 'ed-1', { sub: userId, exp: now() + 600 }))).status, 200);
+  });
+
+  test('a key published after start-up (rotation) is fetched when a token names it', async () => {
+    const userId = newUserId();
+    await publish('ec-2', ec.publicKey, 'ES256');
+    assert.equal((await list(userId, await sign(ec.privateKey, 'ES256', 'ec-2', { sub: userId, exp: now() + 600 }))).status, 200);
+  });
+
+  test('a token signed by a key that is not published answers 401', async () => {
+    const userId = newUserId();
+    const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const res = await list(userId, await sign(stranger.privateKey, 'EdDSA', 'ed-1', { sub: userId, exp: now() + 600 }));
+    assert.equal(res.status, 401);
+  });
+
+  test('algorithm confusion: an HS256 token whose HMAC key is the public key text answers 401', async () => {
+    const userId = newUserId();
+    const publicPem = await exportSPKI(ed.publicKey);
+    const forged = await hs256({ sub: userId, exp: now() + 600 }, publicPem, { kid: 'ed-1' });
+    const res = await list(userId, forged);
+    assert.equal(res.status, 401);
+    assert.match(((await res.json()) as { detail: string }).detail, /"HS256" are not accepted/);
+    const forgedJwk = await hs256({ sub: userId, exp: now() + 600 }, JSON.stringify(published[0]), { kid: 'ed-1' });
+    assert.equal((await list(userId, forgedJwk)).status, 401);
+  });
+
+  test('an HS256 token signed with the usual test secret is refused too: no secret is configured', async () => {
+    const userId = newUserId();
+    assert.equal((await list(userId, await tokenFor(userId))).status, 401);
+  });
+});

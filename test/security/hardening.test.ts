@@ -1,0 +1,216 @@
+// The edge: rate limits, body caps, CORS, security headers, injection strings, and what reaches logs.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { createLogger } from '../../src/logger.ts';
+import { json, newUserId, startServerWithOwnDatabase, startTestServer, TEST_SECRET, tokenFor, usingPostgresServer, type TestServer } from '../support/server.ts';
+
+const run = promisify(execFile);
+const root = new URL('../../', import.meta.url);
+
+describe('rate limits', () => {
+  const limits = { RATE_LIMIT_PER_USER: '5', RATE_LIMIT_PER_IP: '3', RATE_LIMIT_WINDOW_SECONDS: '60' };
+  // A database of its own: quotas are shared state, and other test files send anonymous requests too.
+  let api: Awaited<ReturnType<typeof startServerWithOwnDatabase>>;
+  before(async () => {
+    api = await startServerWithOwnDatabase(limits);
+  });
+  after(() => api.close());
+
+  test('a burst past the per-user quota answers 429 with Retry-After and the RateLimit headers; other users are unaffected', async () => {
+    const userId = newUserId();
+    const remaining: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const res = await api.raw(`/api/${userId}/tasks`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('ratelimit-policy'), '"per-user";q=5;w=60');
+      remaining.push(/r=(\d+)/.exec(res.headers.get('ratelimit') ?? '')?.[1] ?? '');
+    }
+    assert.deepEqual(remaining, ['4', '3', '2', '1', '0']);
+
+    const refused = await api.raw(`/api/${userId}/tasks`, json({ title: 'one too many' }));
+    assert.equal(refused.status, 429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    assert.match(refused.headers.get('ratelimit') ?? '', new RegExp(`^"per-user";r=0;t=${retryAfter}$`));
+    const problem = (await refused.json()) as { status: number; detail: string };
+    assert.equal(problem.status, 429);
+    assert.match(problem.detail, /^Too many requests: 5 per 60 s for each user; retry in \d+ s\.$/);
+
+    assert.equal((await api.raw(`/api/${newUserId()}/tasks`)).status, 200, 'another user has a quota of their own');
+    const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } }).catch(() => ({ data: undefined }));
+    assert.equal(data, undefined, 'the refused create did not happen (and the list is refused too)');
+  });
+
+  test('without a valid token the quota is per client address, so guessing tokens is throttled', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const res = await api.raw(`/api/${newUserId()}/tasks`, { headers: { authorization: 'Bearer guessed.token.value' } });
+      statuses.push(res.status);
+      if (res.status === 401) assert.equal(res.headers.get('ratelimit-policy'), '"per-ip";q=3;w=60');
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 429]);
+    assert.equal((await api.raw(`/api/${newUserId()}/tasks`)).status, 200, 'a valid token still gets in from the same address');
+  });
+
+  test(
+    'the quota holds across two instances of the service sharing one database',
+    { skip: usingPostgresServer ? false : 'needs DATABASE_URL: two instances cannot share one embedded database' },
+    async () => {
+      const second = await startTestServer({ database: api.database }, { env: limits });
+      try {
+        const userId = newUserId();
+        const statuses: number[] = [];
+        for (let i = 0; i < 6; i += 1) statuses.push((await (i % 2 ? second : api).raw(`/api/${userId}/tasks`)).status);
+        assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
+      } finally {
+        await second.close();
+      }
+    },
+  );
+});
+
+describe('the edge', () => {
+  let api: TestServer;
+  const lines: string[] = [];
+  before(async () => {
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    api = await startTestServer({}, { env: { CORS_ORIGINS: 'https://app.example.com' }, logger: createLogger('trace', sink) });
+  });
+  after(() => api.close());
+
+  test('an oversized body answers 413 on create and update, and changes nothing', async () => {
+    const userId = newUserId();
+    const { data: task } = await api.client.POST('/api/{user_id}/tasks', { params: { path: { user_id: userId } }, body: { title: 't' } });
+    assert.ok(task);
+    const huge = { title: 't', description: 'x'.repeat(20_000) };
+    assert.equal((await api.raw(`/api/${userId}/tasks`, json(huge))).status, 413);
+    assert.equal((await api.raw(`/api/${userId}/tasks/${task.id}`, json(huge, 'PUT'))).status, 413);
+    const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
+    assert.deepEqual(data, [task]);
+  });
+
+  test('SQL and script injection strings in every field are stored verbatim and returned as JSON', async () => {
+    const userId = newUserId();
+    const nasty = [
+      "'; DROP TABLE task; --",
+      '" OR 1=1 --',
+      "Robert'); DELETE FROM task WHERE ('1'='1",
+      '<script>alert(document.cookie)</script>',
+      '<img src=x onerror=alert(1)>',
+      '{{7*7}} ${7*7} #{7*7}',
+      '${jndi:ldap://127.0.0.1/a}',
+      '../../../../etc/passwd',
+      '\u202Eevil\u202C 🦄 e\u0301 \uFEFF',
+    ];
+    for (const text of nasty) {
+      const created = await api.raw(`/api/${userId}/tasks`, json({ title: text, description: text }));
+      assert.equal(created.status, 201, text);
+      assert.match(created.headers.get('content-type') ?? '', /^application\/json/);
+      assert.equal(created.headers.get('x-content-type-options'), 'nosniff');
+      const task = (await created.json()) as { id: string; title: string; description: string };
+      assert.equal(task.title, text.trim());
+      assert.equal(task.description, text);
+      const updated = (await (await api.raw(`/api/${userId}/tasks/${task.id}`, json({ title: `x${text}` }, 'PUT'))).json()) as { title: string };
+      assert.equal(updated.title, `x${text}`.trim());
+    }
+    const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
+    assert.equal(data?.length, nasty.length, 'every task is there: no statement was cut short');
+    for (const path of [`/api/${userId}/tasks?completed=true'--`, `/api/${userId}/tasks?limit=1;drop`, `/api/x'%20OR%20'1'='1/tasks`]) {
+      assert.equal((await api.raw(path, undefined, { anonymous: true })).status, 422, path);
+    }
+  });
+
+  test('security headers are set on API and docs responses alike', async () => {
+    for (const path of [`/api/${newUserId()}/tasks`, '/docs/', '/openapi.json']) {
+      const res = await api.raw(path);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/, path);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(res.headers.get('x-powered-by'), null, path);
+      assert.doesNotMatch(res.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/);
+    }
+  });
+
+  test('a CORS preflight from an allowed origin is answered, with the validator in place', async () => {
+    const res = await api.raw(`/api/${newUserId()}/tasks`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
+    assert.equal(res.headers.get('access-control-allow-headers'), 'Authorization,Content-Type');
+  });
+
+  test('a CORS request from an allowed origin can read Location, Link and the rate-limit headers; other origins get nothing', async () => {
+    const userId = newUserId();
+    const allowed = await api.raw(`/api/${userId}/tasks`, { headers: { origin: 'https://app.example.com' } });
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.equal(allowed.headers.get('access-control-expose-headers'), 'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate');
+    const other = await api.raw(`/api/${userId}/tasks`, { headers: { origin: 'https://evil.example.com' } });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('tokens and secrets never reach the logs or an error body', async () => {
+    const userId = newUserId();
+    const token = await tokenFor(userId);
+    await api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+    const bad = await api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}x` } });
+    assert.equal(bad.status, 401);
+    assert.ok(!(await bad.text()).includes(token));
+    assert.ok(lines.length >= 2, 'the requests were logged');
+    const log = lines.join('');
+    assert.ok(!log.includes(token.split('.')[2]!), 'no token signature in the logs');
+    assert.ok(!log.includes(TEST_SECRET), 'no secret in the logs');
+  });
+});
+
+describe('trying it locally', () => {
+  test('with no secret configured the service makes a development secret beside its data, and `npm run token` signs with it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tasks-api-dev-'));
+    const dataDir = join(dir, 'pglite');
+    try {
+      const api = await startTestServer({ database: { kind: 'pglite', dataDir } }, { env: { BETTER_AUTH_SECRET: '', DATABASE_URL: '' } });
+      try {
+        const secretFile = join(dir, 'dev-secret');
+        assert.equal((await stat(secretFile)).mode & 0o777, 0o600, 'readable by its owner only');
+        assert.ok((await readFile(secretFile, 'utf8')).trim().length >= 32);
+        const userId = newUserId();
+        assert.equal((await api.raw(`/api/${userId}/tasks`, undefined, { anonymous: true })).status, 401, 'tokens are still required');
+        const { stdout } = await run(process.execPath, ['--experimental-strip-types', 'scripts/token.ts', userId], {
+          cwd: root,
+          env: { ...process.env, DATABASE_URL: '', BETTER_AUTH_SECRET: '', PGLITE_DATA_DIR: dataDir },
+        });
+        const res = await api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${stdout.trim()}` } });
+        assert.equal(res.status, 200);
+      } finally {
+        await api.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('with DATABASE_URL set and neither a secret nor a JWKS URL, the service refuses to start and says why', async () => {
+    const result = await run(process.execPath, ['--experimental-strip-types', 'src/server.ts'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/postgres', BETTER_AUTH_SECRET: '', JWKS_URL: '', PORT: '0' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Configuration error: Set BETTER_AUTH_SECRET \(HS256 shared secret\) or JWKS_URL/);
+  });
+});
