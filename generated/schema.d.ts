@@ -96,14 +96,15 @@ export interface components {
          */
         UserId: string;
         /**
-         * @description 1–200 characters, not only white space. Surrounding white space is
-         *     removed before the title is stored; the limits apply to the title as
-         *     sent.
+         * @description 1–200 characters, not only white space (no NUL, no lone surrogate).
+         *     Surrounding white space is removed before the title is stored; the
+         *     limits apply to the title as sent.
          * @example Buy milk
          */
         Title: string;
         /**
-         * @description Free text, at most 1000 characters; `null` when there is none.
+         * @description Free text, at most 1000 characters (no NUL, no lone surrogate); `null`
+         *     when there is none.
          * @example Include the Q3 numbers from finance.
          */
         Description: string | null;
@@ -200,8 +201,8 @@ export interface components {
         /** @description One field that failed validation. */
         FieldError: {
             /**
-             * @description Where the field is: `/body/…`, `/path/…` or `/query/…`, then the
-             *     JSON pointer inside it.
+             * @description Where the field is: `/body/…` (the request body), `/params/…` (a
+             *     path parameter) or `/query/…`, then the JSON pointer inside it.
              * @example /body/title
              */
             path: string;

@@ -1,5 +1,5 @@
 // The middleware order, top to bottom, is the way every request travels.
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
 import { RequestContext } from '@mikro-orm/core';
@@ -8,9 +8,11 @@ import type { Config } from './config.ts';
 import type { Database } from './db/orm.ts';
 import type { Logger } from './logger.ts';
 import { docsRouter } from './http/docs.ts';
-import { loadSpec, registerOperations, validator } from './http/openapi.ts';
+import { jsonBodies, loadSpec, registerOperations, validator } from './http/openapi.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
 import { authenticate } from './http/auth.ts';
+import { canonicalPath } from './http/canonical-path.ts';
+import { requestLog } from './http/request-log.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import { TaskRepository } from './tasks/task.repository.ts';
 import { taskHandlers } from './tasks/task.handlers.ts';
@@ -27,27 +29,6 @@ export interface AppDeps {
 
 /** Headers a browser client may read from our responses. */
 const EXPOSED_HEADERS = ['Location', 'Link', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'];
-
-function requestLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-    });
-    next();
-  };
-}
-
-/** Trailing slashes redirect to the canonical path, as the replaced service did (308 keeps the method). */
-const canonicalPath: RequestHandler = (req, res, next) => {
-  if (req.path.length > 1 && req.path.endsWith('/') && req.path.startsWith('/api/')) {
-    const [path, query] = [req.path.replace(/\/+$/, ''), req.originalUrl.slice(req.originalUrl.indexOf('?'))];
-    res.redirect(308, req.originalUrl.includes('?') ? path + query : path);
-    return;
-  }
-  next();
-};
 
 export function createApp({ config, db, logger, verifier, limiter }: AppDeps): Express {
   const spec = loadSpec();
@@ -81,8 +62,7 @@ export function createApp({ config, db, logger, verifier, limiter }: AppDeps): E
   );
   app.use(docsRouter(spec));
   app.use(canonicalPath);
-  // strict: false parses any JSON value, so valid JSON of the wrong shape is a 422, not a 400.
-  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBodies(spec, BODY_LIMIT_BYTES));
   app.use(validator(spec, { validateResponses: config.validateResponses }));
   // Each request gets its own identity map; registered after validation so rejected requests cost nothing.
   app.use((_req, _res, next) => RequestContext.create(db.em, next));

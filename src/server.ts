@@ -35,7 +35,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const verifier = createTokenVerifier({ ...config.auth, secret });
     const limiter = new RateLimiter(db, config.rateLimit.windowSeconds);
     const app = createApp({ config, db, logger, verifier, limiter });
-    const server = app.listen(config.port, config.host ?? '::');
+    // No HOST: every interface, IPv6 and IPv4 alike, as Node chooses.
+    const server = config.host ? app.listen(config.port, config.host) : app.listen(config.port);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

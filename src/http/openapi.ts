@@ -1,11 +1,12 @@
 // The contract, loaded once: the parsed document drives routing and validation, and is what the
 // service serves at /openapi.json; the YAML text is served as written at /openapi.yaml.
 import { readFileSync } from 'node:fs';
-import type { Express, RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.js';
 import { parse } from 'yaml';
 import type { OperationHandlers, OperationId } from './typed-handler.ts';
+import { validationProblem } from './problem.ts';
 
 export const SPEC_PATH = new URL('../../openapi/openapi.yaml', import.meta.url);
 
@@ -19,7 +20,23 @@ export function loadSpec(): ApiSpec {
   return { yaml, document: parse(yaml) as OpenAPIV3.DocumentV3_1 };
 }
 
+/**
+ * Ajv coerces "Infinity" or "1e400" to a number that passes `type: integer` (Infinity % 1 is NaN)
+ * and skips minimum/maximum for non-finite numbers, so the spec's bounds alone cannot stop it.
+ * Runs right after the validator and refuses what it let through.
+ */
+const finiteQueryNumbers: RequestHandler = (req, _res, next) => {
+  const errors = Object.entries(req.query as Record<string, unknown>)
+    .filter(([, value]) => typeof value === 'number' && !Number.isFinite(value))
+    .map(([name]) => ({ path: `/query/${name}`, message: 'must be a finite number' }));
+  next(errors.length > 0 ? validationProblem(errors) : undefined);
+};
+
 export function validator(spec: ApiSpec, options: { validateResponses: boolean }): RequestHandler[] {
+  return [...validatorMiddleware(spec, options), finiteQueryNumbers];
+}
+
+function validatorMiddleware(spec: ApiSpec, options: { validateResponses: boolean }): RequestHandler[] {
   return OpenApiValidator.middleware({
     // The validator rewrites the document it is given (it resolves $refs in place): give it a copy.
     apiSpec: structuredClone(spec.document),
@@ -33,6 +50,31 @@ export function validator(spec: ApiSpec, options: { validateResponses: boolean }
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/**
+ * Parses JSON bodies only for operations whose spec declares a request body; any other request's
+ * body is never read ("no request body is read" stays true, whatever a client sends).
+ */
+export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
+  const takesBody = Object.entries(spec.document.paths ?? {}).flatMap(([path, item]) =>
+    METHODS.filter((method) => item?.[method]?.requestBody).map((method) => ({
+      method: method.toUpperCase(),
+      path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    })),
+  );
+  const parse = express.json({
+    limit: limitBytes,
+    // Any JSON value, so valid JSON of the wrong shape is a 422 (from the validator), not a 400.
+    strict: false,
+    // Compressed bodies are refused (415) rather than inflated: they are small, and inflation is work.
+    inflate: false,
+    type: ['application/json', 'application/*+json'],
+  });
+  return (req, res, next) => {
+    if (takesBody.some((op) => op.method === req.method && op.path.test(req.path))) parse(req, res, next);
+    else next();
+  };
+}
 
 /**
  * Routes every operation in the spec to the handler named by its operationId: the spec decides

@@ -124,6 +124,29 @@ function problemBody(status: number, detail: string, instance: string, errors?: 
   };
 }
 
+/** The request path as a valid URI reference (the spec's format for `instance`), however mangled it arrived. */
+function asUriReference(path: string): string {
+  return path
+    .replace(/%(?![0-9A-Fa-f]{2})/g, '%25')
+    .replace(/[^A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]/gu, (c) => (c.isWellFormed() ? encodeURIComponent(c) : '%EF%BF%BD'));
+}
+
+/** Other 4xx errors from Express's own stack (http-errors with `expose`): keep their status and message. */
+function isClientHttpError(err: unknown): err is { status: number; message: string; expose: true } {
+  const e = err as { status?: unknown; expose?: unknown };
+  return typeof e === 'object' && e !== null && e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500;
+}
+
+/** The problem an error stands for, or undefined when it is unexpected (a 500). */
+function toProblem(err: unknown, contentType: string | undefined): ProblemError | undefined {
+  if (err instanceof ProblemError) return err;
+  return (
+    (isBodyParserError(err) ? fromBodyParser(err) : undefined) ??
+    (isValidatorError(err) ? fromValidator(err, contentType) : undefined) ??
+    (isClientHttpError(err) ? new ProblemError(err.status, err.message) : undefined)
+  );
+}
+
 /** The last middleware: turns anything thrown into a problem document. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
@@ -131,15 +154,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    const problem =
-      err instanceof ProblemError
-        ? err
-        : isBodyParserError(err)
-          ? fromBodyParser(err)
-          : isValidatorError(err)
-            ? fromValidator(err, req.headers['content-type'])
-            : undefined;
-    const instance = clip(req.originalUrl.split('?')[0] ?? req.originalUrl, 16384);
+    const problem = toProblem(err, req.headers['content-type']);
+    const instance = clip(asUriReference(req.originalUrl.split('?')[0] ?? req.originalUrl), 16384);
     if (!problem) {
       // Unexpected: the cause goes to the log, never to the client (no stack, no SQL).
       logger.error({ err, method: req.method, url: instance }, 'request failed');

@@ -7,6 +7,7 @@ export interface TaskPosition {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function encodeCursor(position: TaskPosition): string {
   return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, 'utf8').toString('base64url');
@@ -16,7 +17,8 @@ export function encodeCursor(position: TaskPosition): string {
 export function decodeCursor(cursor: string): TaskPosition {
   const [iso, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
-  if (rest.length > 0 || !id || !UUID.test(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
+  // Exactly what encodeCursor writes, in years PostgreSQL can hold (it has no year 0, nor ±275760).
+  if (rest.length > 0 || !id || !UUID.test(id) || !iso || !ISO_MS.test(iso) || iso < '0001' || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
     throw validationProblem([{ path: '/query/cursor', message: 'is not a cursor this service issued' }]);
   }
   return { createdAt, id };

@@ -54,7 +54,11 @@ export function testConfig(overrides: Partial<Config> = {}, env: Record<string, 
 /** The user a path belongs to: /api/{user_id}/… */
 function pathUser(pathname: string): string | undefined {
   const match = /^\/api\/([^/]+)/.exec(pathname);
-  return match ? decodeURIComponent(match[1]!) : undefined;
+  try {
+    return match ? decodeURIComponent(match[1]!) : undefined;
+  } catch {
+    return undefined; // a broken %-escape: nobody to act as
+  }
 }
 
 /** Adds a valid token for the path's user unless the request already says who it is. */
