@@ -1,0 +1,373 @@
+// Stateful model testing: random sequences of commands (create, update, toggle, delete, get, list
+// with paging, and the same on ids that name nothing or belong to someone else) run against the
+// service and against a plain in-memory list of tasks. After every command the service and the
+// model must agree on every task: ids, titles, descriptions, completion, order (newest first),
+// created_at (never changes) and updated_at (changes only on writes, never goes back).
+// Bodies, ids and page sizes are generated from the spec's schemas.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { operations, resolveRef, type Operation } from '../support/contract.ts';
+import { newUserId, startTestServer, type TestServer } from '../support/server.ts';
+import { percentEncode, validValue, type Schema } from './arbitraries.ts';
+import { FUZZ_RUNS, FUZZ_SEED, countingSender, describeResponse, fuzzParameters, type Sender } from './settings.ts';
+
+type Json = Record<string, unknown>;
+
+interface ApiTask {
+  id: string;
+  user_id: string;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What the model knows of a task (all of it: the service must agree exactly). */
+type ModelTask = Omit<ApiTask, 'user_id'>;
+
+interface Model {
+  /** Oldest first, as created. */
+  tasks: ModelTask[];
+}
+
+interface Real {
+  send: Sender;
+  userId: string;
+  /** Someone else, whose token cannot reach the user's tasks. */
+  otherUserId: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operations, their schemas and parameters, from the spec
+
+function operation(id: string): Operation {
+  const op = operations.find((o) => o.operationId === id);
+  if (!op) throw new Error(`The spec has no operation ${id}`);
+  return op;
+}
+
+const createTask = operation('createTask');
+const listTasks = operation('listTasks');
+const getTask = operation('getTask');
+const updateTask = operation('updateTask');
+const deleteTask = operation('deleteTask');
+const toggleTask = operation('toggleTaskCompletion');
+
+const bodySchema = (op: Operation): unknown => ((op.requestBody!.content as Record<string, Json>)['application/json']!.schema);
+const paramSchema = (op: Operation, name: string): Schema => resolveRef<Schema>(op.parameters.find((p) => p.name === name)!.schema);
+
+const limitSchema = paramSchema(listTasks, 'limit');
+const largestPage = limitSchema.maximum as number;
+
+function pathOf(op: Operation, values: { user_id: string; task_id?: string }): string {
+  return op.path.replace(/\{([^}]+)\}/g, (_, name: 'user_id' | 'task_id') => percentEncode(values[name]!));
+}
+
+const jsonInit = (method: string, body: unknown): RequestInit => ({
+  method,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+const modelOf = (task: ApiTask): ModelTask => ({
+  id: task.id,
+  title: task.title,
+  description: task.description,
+  completed: task.completed,
+  created_at: task.created_at,
+  updated_at: task.updated_at,
+});
+
+/** The task the model expects, for failure messages and comparisons (user_id included). */
+const expectedOf = (task: ModelTask, userId: string): ApiTask => ({ ...task, user_id: userId });
+
+async function expectTask(response: Response, status: number, what: string): Promise<ApiTask> {
+  assert.equal(response.status, status, `${what} → ${await describeResponse(response)}`);
+  return (await response.json()) as ApiTask;
+}
+
+/** A write may refresh updated_at, never move it back; created_at never changes. */
+function assertTimestamps(after: ApiTask, before: ModelTask, what: string): void {
+  assert.equal(after.created_at, before.created_at, `${what}: created_at changed`);
+  assert.ok(Date.parse(after.updated_at) >= Date.parse(before.updated_at), `${what}: updated_at went back from ${before.updated_at} to ${after.updated_at}`);
+}
+
+/** Every page of the list, following rel="next"; also checks each page's size against the limit. */
+async function listAll(real: Real, limit: number, completed: boolean | undefined): Promise<ApiTask[]> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (completed !== undefined) query.set('completed', String(completed));
+  let next: string | undefined = `${pathOf(listTasks, { user_id: real.userId })}?${query}`;
+  const tasks: ApiTask[] = [];
+  for (let page = 0; next; page++) {
+    const response: Response = await real.send(next);
+    assert.equal(response.status, 200, `GET ${next} → ${await describeResponse(response)}`);
+    const items = (await response.json()) as ApiTask[];
+    const link = response.headers.get('link');
+    const match = link ? /<([^>]*)>\s*;\s*rel="?next"?/.exec(link) : null;
+    // A page with a next link is full; a page is never empty unless it is the only one.
+    if (match) assert.equal(items.length, limit, `page ${page} of GET ${next} has a next link but only ${items.length} of ${limit} tasks`);
+    else assert.ok(items.length <= limit && (items.length > 0 || page === 0), `page ${page} of GET ${next} has ${items.length} tasks (limit ${limit})`);
+    tasks.push(...items);
+    next = match ? match[1] : undefined;
+    assert.ok(page < 1000, 'paging does not end');
+  }
+  return tasks;
+}
+
+/** The service and the model agree on the whole list: every field, newest first. */
+async function assertAgreement(model: Model, real: Real): Promise<void> {
+  const actual = await listAll(real, largestPage, undefined);
+  const expected = [...model.tasks].reverse().map((t) => expectedOf(t, real.userId));
+  assert.deepEqual(actual, expected, 'the service and the model disagree on the list (newest first)');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+type Command = fc.AsyncCommand<Model, Real>;
+const hasTasks = (m: Readonly<Model>) => m.tasks.length > 0;
+
+class Create implements Command {
+  readonly body: Json;
+  constructor(body: Json) {
+    this.body = body;
+  }
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const task = await expectTask(await r.send(pathOf(createTask, { user_id: r.userId }), jsonInit('POST', this.body)), 201, this.toString());
+    const expected = {
+      title: (this.body.title as string).trim(),
+      description: (this.body.description as string | null | undefined) ?? null,
+      completed: (this.body.completed as boolean | undefined) ?? false,
+    };
+    assert.deepEqual(
+      { title: task.title, description: task.description, completed: task.completed, user_id: task.user_id },
+      { ...expected, user_id: r.userId },
+      `${this}: the created task is not what was sent`,
+    );
+    assert.equal(task.updated_at, task.created_at, `${this}: a new task was updated before it was created`);
+    assert.ok(!m.tasks.some((t) => t.id === task.id), `${this}: the id ${task.id} is already taken`);
+    m.tasks.push(modelOf(task));
+    await assertAgreement(m, r);
+  }
+  toString() {
+    return `create ${fc.stringify(this.body)}`;
+  }
+}
+
+class Update implements Command {
+  readonly pick: number;
+  readonly body: Json;
+  constructor(pick: number, body: Json) {
+    this.pick = pick;
+    this.body = body;
+  }
+  check = hasTasks;
+  async run(m: Model, r: Real) {
+    const before = m.tasks[this.pick % m.tasks.length]!;
+    const what = `${this} on ${before.id}`;
+    const task = await expectTask(await r.send(pathOf(updateTask, { user_id: r.userId, task_id: before.id }), jsonInit('PUT', this.body)), 200, what);
+    const expected: ModelTask = {
+      ...before,
+      ...('title' in this.body ? { title: (this.body.title as string).trim() } : {}),
+      ...('description' in this.body ? { description: this.body.description as string | null } : {}),
+      ...('completed' in this.body ? { completed: this.body.completed as boolean } : {}),
+      updated_at: task.updated_at,
+    };
+    assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: the updated task is not what the model expects`);
+    assertTimestamps(task, before, what);
+    m.tasks[m.tasks.indexOf(before)] = expected;
+    await assertAgreement(m, r);
+  }
+  toString() {
+    return `update #${this.pick} ${fc.stringify(this.body)}`;
+  }
+}
+
+class Toggle implements Command {
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
+  check = hasTasks;
+  async run(m: Model, r: Real) {
+    const before = m.tasks[this.pick % m.tasks.length]!;
+    const what = `${this} on ${before.id}`;
+    const task = await expectTask(await r.send(pathOf(toggleTask, { user_id: r.userId, task_id: before.id }), { method: 'PATCH' }), 200, what);
+    const expected: ModelTask = { ...before, completed: !before.completed, updated_at: task.updated_at };
+    assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: completion did not flip`);
+    assertTimestamps(task, before, what);
+    m.tasks[m.tasks.indexOf(before)] = expected;
+    await assertAgreement(m, r);
+  }
+  toString() {
+    return `toggle #${this.pick}`;
+  }
+}
+
+class Delete implements Command {
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
+  check = hasTasks;
+  async run(m: Model, r: Real) {
+    const victim = m.tasks[this.pick % m.tasks.length]!;
+    const path = pathOf(deleteTask, { user_id: r.userId, task_id: victim.id });
+    const response = await r.send(path, { method: 'DELETE' });
+    assert.equal(response.status, 200, `${this} on ${victim.id} → ${await describeResponse(response)}`);
+    m.tasks.splice(m.tasks.indexOf(victim), 1);
+    const gone = await r.send(pathOf(getTask, { user_id: r.userId, task_id: victim.id }));
+    assert.equal(gone.status, 404, `a deleted task is not found: ${await describeResponse(gone)}`);
+    await assertAgreement(m, r);
+  }
+  toString() {
+    return `delete #${this.pick}`;
+  }
+}
+
+class Get implements Command {
+  readonly pick: number;
+  readonly upperCase: boolean;
+  constructor(pick: number, upperCase: boolean) {
+    this.pick = pick;
+    this.upperCase = upperCase;
+  }
+  check = hasTasks;
+  async run(m: Model, r: Real) {
+    const wanted = m.tasks[this.pick % m.tasks.length]!;
+    // The spec accepts upper-case hex digits in a task id; the answer still has the stored id.
+    const id = this.upperCase ? wanted.id.toUpperCase() : wanted.id;
+    const task = await expectTask(await r.send(pathOf(getTask, { user_id: r.userId, task_id: id })), 200, `${this} (${id})`);
+    assert.deepEqual(task, expectedOf(wanted, r.userId), `${this}: the task is not what the model expects`);
+  }
+  toString() {
+    return `get #${this.pick}${this.upperCase ? ' (upper-case id)' : ''}`;
+  }
+}
+
+class List implements Command {
+  readonly limit: number;
+  readonly completed: boolean | undefined;
+  constructor(limit: number, completed: boolean | undefined) {
+    this.limit = limit;
+    this.completed = completed;
+  }
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const actual = await listAll(r, this.limit, this.completed);
+    const expected = [...m.tasks]
+      .reverse()
+      .filter((t) => this.completed === undefined || t.completed === this.completed)
+      .map((t) => expectedOf(t, r.userId));
+    assert.deepEqual(actual, expected, `${this}: the pages, put together, are not the model's tasks newest first`);
+  }
+  toString() {
+    return `list limit=${this.limit}${this.completed === undefined ? '' : ` completed=${this.completed}`}`;
+  }
+}
+
+type Action = 'get' | 'update' | 'toggle' | 'delete';
+
+function request(action: Action, path: string, body: Json): [string, RequestInit] {
+  const op = { get: getTask, update: updateTask, toggle: toggleTask, delete: deleteTask }[action];
+  return [path, action === 'update' ? jsonInit(op.method, body) : { method: op.method }];
+}
+
+/** An id that names no task of the user: 404, and nothing changes. */
+class Unknown implements Command {
+  readonly action: Action;
+  readonly id: string;
+  readonly body: Json;
+  constructor(action: Action, id: string, body: Json) {
+    this.action = action;
+    this.id = id;
+    this.body = body;
+  }
+  check = (m: Readonly<Model>) => !m.tasks.some((t) => t.id === this.id.toLowerCase());
+  async run(m: Model, r: Real) {
+    const op = { get: getTask, update: updateTask, toggle: toggleTask, delete: deleteTask }[this.action];
+    const [path, init] = request(this.action, pathOf(op, { user_id: r.userId, task_id: this.id }), this.body);
+    const response = await r.send(path, init);
+    assert.equal(response.status, 404, `${this} → ${await describeResponse(response)}`);
+    await assertAgreement(m, r);
+  }
+  toString() {
+    return `${this.action} unknown ${this.id}`;
+  }
+}
+
+/** Someone else asks for one of the user's tasks by its id, under their own path: 404, and nothing changes. */
+class Trespass implements Command {
+  readonly action: Action;
+  readonly pick: number;
+  readonly body: Json;
+  constructor(action: Action, pick: number, body: Json) {
+    this.action = action;
+    this.pick = pick;
+    this.body = body;
+  }
+  check = hasTasks;
+  async run(m: Model, r: Real) {
+    const target = m.tasks[this.pick % m.tasks.length]!;
+    const op = { get: getTask, update: updateTask, toggle: toggleTask, delete: deleteTask }[this.action];
+    const [path, init] = request(this.action, pathOf(op, { user_id: r.otherUserId, task_id: target.id }), this.body);
+    const response = await r.send(path, init);
+    assert.equal(response.status, 404, `${this} on ${target.id} → ${await describeResponse(response)}`);
+    await assertAgreement(m, r);
+  }
+  toString() {
+    return `${this.action} #${this.pick} as another user`;
+  }
+}
+
+const createBody = validValue(bodySchema(createTask)) as fc.Arbitrary<Json>;
+const updateBody = validValue(bodySchema(updateTask)) as fc.Arbitrary<Json>;
+const action = fc.constantFrom<Action>('get', 'update', 'toggle', 'delete');
+const pick = fc.nat();
+
+const commands = fc.commands<Model, Real, false>(
+  [
+    createBody.map((body) => new Create(body)),
+    createBody.map((body) => new Create(body)),
+    fc.tuple(pick, updateBody).map(([p, body]) => new Update(p, body)),
+    pick.map((p) => new Toggle(p)),
+    pick.map((p) => new Delete(p)),
+    fc.tuple(pick, fc.boolean()).map(([p, upper]) => new Get(p, upper)),
+    fc
+      .tuple(validValue(limitSchema) as fc.Arbitrary<number>, fc.option(validValue(paramSchema(listTasks, 'completed')) as fc.Arbitrary<boolean>, { nil: undefined }))
+      .map(([limit, completed]) => new List(limit, completed)),
+    fc.tuple(action, validValue(paramSchema(getTask, 'task_id')) as fc.Arbitrary<string>, updateBody).map(([a, id, body]) => new Unknown(a, id, body)),
+    fc.tuple(action, pick, updateBody).map(([a, p, body]) => new Trespass(a, p, body)),
+  ],
+  { maxCommands: 30, size: 'max' },
+);
+
+describe('model fuzzing: the service behaves like a list of tasks in memory', () => {
+  let api: TestServer;
+  let send: Sender;
+  const numRuns = FUZZ_RUNS;
+
+  before(async () => {
+    console.log(`model fuzz: FUZZ_SEED=${FUZZ_SEED} FUZZ_RUNS=${FUZZ_RUNS} (${numRuns} command sequences)`);
+    api = await startTestServer();
+    send = countingSender(api);
+  });
+  after(async () => {
+    console.log(`model fuzz: ${send.count} requests sent (FUZZ_SEED=${FUZZ_SEED}, FUZZ_RUNS=${FUZZ_RUNS})`);
+    await api.close();
+  });
+
+  test('any sequence of creates, updates, toggles, deletes, gets and paged lists leaves the service agreeing with the model', async () => {
+    await fc.assert(
+      fc.asyncProperty(commands, async (cmds) => {
+        // A user of its own per run (and per shrink attempt): every run starts from an empty list.
+        const setup = () => ({ model: { tasks: [] } as Model, real: { send, userId: newUserId('model'), otherUserId: newUserId('other') } });
+        await fc.asyncModelRun(setup, cmds);
+      }),
+      fuzzParameters(numRuns),
+    );
+  });
+});
