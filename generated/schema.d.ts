@@ -104,7 +104,7 @@ export interface components {
         Title: string;
         /**
          * @description Free text, at most 1000 characters (no NUL, no lone surrogate); `null`
-         *     when there is none.
+         *     when there is none. A leading byte-order mark (U+FEFF) is not kept.
          * @example Include the Q3 numbers from finance.
          */
         Description: string | null;
