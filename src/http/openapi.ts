@@ -6,7 +6,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.js';
 import { parse } from 'yaml';
 import type { OperationHandlers, OperationId } from './typed-handler.ts';
-import { validationProblem } from './problem.ts';
+import { ProblemError, validationProblem } from './problem.ts';
 
 export const SPEC_PATH = new URL('../../openapi/openapi.yaml', import.meta.url);
 
@@ -53,17 +53,25 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /**
  * Parses JSON bodies only for operations whose spec declares a request body; any other request's
- * body is never read ("no request body is read" stays true, whatever a client sends).
+ * body is never read ("no request body is read" stays true, whatever a client sends). Also enforces
+ * what the validator lets slip: a required body that is absent (it would pass as {}), and JSON in
+ * a charset other than UTF-8 (RFC 8259 allows no other).
  */
 export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
   const takesBody = Object.entries(spec.document.paths ?? {}).flatMap(([path, item]) =>
     METHODS.filter((method) => item?.[method]?.requestBody).map((method) => ({
       method: method.toUpperCase(),
       path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      required: Boolean((item?.[method]?.requestBody as { required?: boolean } | undefined)?.required),
     })),
   );
+  // body-parser turns an empty body into {}; remember which requests really sent something.
+  const sentBody = new WeakSet<object>();
   const parse = express.json({
     limit: limitBytes,
+    verify: (req, _res, buffer) => {
+      if (buffer.length > 0) sentBody.add(req);
+    },
     // Any JSON value, so valid JSON of the wrong shape is a 422 (from the validator), not a 400.
     strict: false,
     // Compressed bodies are refused (415) rather than inflated: they are small, and inflation is work.
@@ -71,8 +79,22 @@ export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
     type: ['application/json', 'application/*+json'],
   });
   return (req, res, next) => {
-    if (takesBody.some((op) => op.method === req.method && op.path.test(req.path))) parse(req, res, next);
-    else next();
+    const op = takesBody.find((o) => o.method === req.method && o.path.test(req.path));
+    if (!op) {
+      next();
+      return;
+    }
+    const charset = /;\s*charset=("?)([^";]+)\1/i.exec(req.headers['content-type'] ?? '')?.[2]?.toLowerCase();
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+      next(new ProblemError(415, `JSON must be sent as UTF-8 (got charset ${charset}).`));
+      return;
+    }
+    parse(req, res, (err?: unknown) => {
+      if (err) next(err);
+      else if (op.required && !sentBody.has(req) && req.is(['application/json', 'application/*+json'])) {
+        next(validationProblem([{ path: '/body', message: 'is required' }]));
+      } else next();
+    });
   };
 }
 

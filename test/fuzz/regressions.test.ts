@@ -112,4 +112,30 @@ describe('fuzzer regressions', () => {
     const fetched = (await (await api.raw(`/api/${userId}/tasks/${task.id}`)).json()) as { description: string };
     assert.equal(fetched.description, 'abc\uFEFF');
   });
+
+  // contract.fuzz updateTask (FUZZ_SEED=2, FUZZ_RUNS=100): PUT with content-type application/json
+  // and no body → 200, refreshing updated_at: the validator took the missing body for {}.
+  test('a required body that is missing answers 422 naming /body, and changes nothing', async () => {
+    const userId = newUserId();
+    const task = await createTask(userId);
+    for (const contentType of ['application/json', 'application/json; charset=utf-8']) {
+      for (const [method, path] of [['PUT', `/api/${userId}/tasks/${task.id}`], ['POST', `/api/${userId}/tasks`]]) {
+        const response = await api.raw(path!, { method, headers: { 'content-type': contentType } });
+        assert.equal(response.status, 422, `${method} ${contentType}`);
+        const problem = (await response.json()) as { errors: { path: string; message: string }[] };
+        assert.deepEqual(problem.errors, [{ path: '/body', message: 'is required' }]);
+      }
+    }
+    assert.deepEqual(await listOf(userId), [task], 'updated_at was not refreshed');
+  });
+
+  // The same run: a charset other than UTF-8 was decoded as such, then failed as "not valid JSON".
+  test('JSON in a charset other than UTF-8 answers 415', async () => {
+    const userId = newUserId();
+    for (const charset of ['utf-16', 'latin1', '"iso-8859-1"']) {
+      const response = await api.raw(`/api/${userId}/tasks`, { method: 'POST', headers: { 'content-type': `application/json; charset=${charset}` }, body: '{"title":"t"}' });
+      assert.equal(response.status, 415, charset);
+    }
+    assert.deepEqual(await listOf(userId), []);
+  });
 });
