@@ -92,4 +92,21 @@ describe('Swagger UI at /docs', () => {
     assert.deepEqual(data, [created]);
     assert.deepEqual(problems, []);
   });
+
+  test('the token entered in Authorize survives a reload, and calls made after it still carry it', async () => {
+    assert.ok(api && page);
+    const userId = newUserId('reload');
+    const token = await tokenFor(userId);
+    // Start signed out (the story above signed in as someone else), sign in, then load the page anew.
+    await page.evaluate(() => localStorage.clear());
+    docs = await SwaggerUiPage.open(page, api.url);
+    await docs.authorize(token);
+    docs = await SwaggerUiPage.open(page, api.url);
+    await page.locator('.swagger-ui .auth-wrapper button.authorize.locked').waitFor();
+    await docs.expand('createTask');
+    const { response, shown } = await docs.tryItOut('createTask', { path: { user_id: userId }, body: { title: 'After a reload' } });
+    assert.equal(await response.request().headerValue('authorization'), `Bearer ${token}`);
+    assert.equal(shown.status, 201);
+    assert.deepEqual(problems, []);
+  });
 });
