@@ -51,6 +51,18 @@ function validatorMiddleware(spec: ApiSpec, options: { validateResponses: boolea
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
+type Operation = NonNullable<NonNullable<OpenAPIV3.DocumentV3_1['paths']>[string]>['get'];
+
+/** Every operation in the spec, with its method and path template. */
+function specOperations(spec: ApiSpec) {
+  return Object.entries(spec.document.paths ?? {}).flatMap(([path, item]) =>
+    METHODS.flatMap((method) => {
+      const operation: Operation = item?.[method];
+      return operation ? [{ method, path, operation }] : [];
+    }),
+  );
+}
+
 /**
  * Parses JSON bodies only for operations whose spec declares a request body; any other request's
  * body is never read ("no request body is read" stays true, whatever a client sends). Also enforces
@@ -58,13 +70,13 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
  * a charset other than UTF-8 (RFC 8259 allows no other).
  */
 export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
-  const takesBody = Object.entries(spec.document.paths ?? {}).flatMap(([path, item]) =>
-    METHODS.filter((method) => item?.[method]?.requestBody).map((method) => ({
+  const takesBody = specOperations(spec)
+    .filter(({ operation }) => operation?.requestBody)
+    .map(({ method, path, operation }) => ({
       method: method.toUpperCase(),
       path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-      required: Boolean((item?.[method]?.requestBody as { required?: boolean } | undefined)?.required),
-    })),
-  );
+      required: Boolean((operation?.requestBody as { required?: boolean } | undefined)?.required),
+    }));
   // body-parser turns an empty body into {}; remember which requests really sent something.
   const sentBody = new WeakSet<object>();
   const parse = express.json({
@@ -110,18 +122,15 @@ export function registerOperations(
   handlers: OperationHandlers,
   guard: { secured: RequestHandler<{ user_id?: string }> },
 ): void {
-  for (const [path, item] of Object.entries(spec.document.paths ?? {})) {
+  for (const { method, path, operation } of specOperations(spec)) {
+    const operationId = operation?.operationId as OperationId | undefined;
+    if (!operation || !operationId) continue;
+    const handler = handlers[operationId];
+    if (!handler) throw new Error(`No handler for operation ${operationId} (${method.toUpperCase()} ${path})`);
     const expressPath = path.replace(/\{([^}]+)\}/g, ':$1');
-    for (const method of METHODS) {
-      const operation = item?.[method];
-      const operationId = operation?.operationId as OperationId | undefined;
-      if (!operation || !operationId) continue;
-      const handler = handlers[operationId];
-      if (!handler) throw new Error(`No handler for operation ${operationId} (${method.toUpperCase()} ${path})`);
-      const security = operation.security ?? spec.document.security ?? [];
-      const secured = security.length > 0 && !security.some((requirement) => Object.keys(requirement).length === 0);
-      if (secured) app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
-      else app[method](expressPath, handler as RequestHandler);
-    }
+    const security = operation.security ?? spec.document.security ?? [];
+    const secured = security.length > 0 && !security.some((requirement) => Object.keys(requirement).length === 0);
+    if (secured) app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
+    else app[method](expressPath, handler as RequestHandler);
   }
 }
