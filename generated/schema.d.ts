@@ -86,6 +86,52 @@ export interface paths {
         patch: operations["toggleTaskCompletion"];
         trace?: never;
     };
+    "/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Is the process alive
+         * @description Answers 200 while the process can serve HTTP at all; it touches no
+         *     database, so a database outage never gets a healthy process restarted.
+         *     For liveness probes.
+         */
+        get: operations["checkLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Is the instance ready for traffic
+         * @description Answers 200 when the database answers and holds the schema this
+         *     version needs (its newest migration applied); 503 when it does not, or
+         *     while the instance shuts down, so a load balancer sends requests
+         *     elsewhere. The database's answer is reused for one second, so frequent
+         *     probes cost at most one query a second. For readiness probes.
+         */
+        get: operations["checkReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -164,6 +210,11 @@ export interface components {
         DeleteConfirmation: {
             /** @constant */
             message: "Task deleted successfully";
+        };
+        /** @description A health check that passed. */
+        HealthStatus: {
+            /** @constant */
+            status: "ok";
         };
         /** @description An RFC 9457 problem document. */
         Problem: {
@@ -369,6 +420,24 @@ export interface components {
                  *       "status": 415,
                  *       "detail": "Send the body as application/json (got text/plain).",
                  *       "instance": "/api/user_2f9a/tasks"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The database does not answer or has pending migrations, or the instance is shutting down; try another instance. */
+        NotReady: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Service Unavailable",
+                 *       "status": 503,
+                 *       "detail": "The database is not reachable.",
+                 *       "instance": "/health/ready"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -718,6 +787,61 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    checkLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is alive. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthStatus"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    checkReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The instance and its database are ready. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthStatus"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["NotReady"];
         };
     };
 }

@@ -16,6 +16,8 @@ import { requestLog } from './http/request-log.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import { TaskRepository } from './tasks/task.repository.ts';
 import { taskHandlers } from './tasks/task.handlers.ts';
+import { healthHandlers } from './health/health.handlers.ts';
+import type { ReadinessCheck } from './health/readiness.ts';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -25,12 +27,13 @@ export interface AppDeps {
   logger: Logger;
   verifier: TokenVerifier;
   limiter: RateLimiter;
+  readiness: ReadinessCheck;
 }
 
 /** Headers a browser client may read from our responses. */
 const EXPOSED_HEADERS = ['Location', 'Link', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'];
 
-export function createApp({ config, db, logger, verifier, limiter }: AppDeps): Express {
+export function createApp({ config, db, logger, verifier, limiter, readiness }: AppDeps): Express {
   const spec = loadSpec();
   const app = express();
   app.disable('x-powered-by');
@@ -66,7 +69,8 @@ export function createApp({ config, db, logger, verifier, limiter }: AppDeps): E
   app.use(validator(spec, { validateResponses: config.validateResponses }));
   // Each request gets its own identity map; registered after validation so rejected requests cost nothing.
   app.use((_req, _res, next) => RequestContext.create(db.em, next));
-  registerOperations(app, spec, taskHandlers(new TaskRepository(db.em)), {
+  const handlers = { ...taskHandlers(new TaskRepository(db.em)), ...healthHandlers(readiness) };
+  registerOperations(app, spec, handlers, {
     secured: authenticate({ verifier, limiter, rateLimit: config.rateLimit }),
   });
   app.use(notFoundHandler);

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { developmentSecretPath, loadOrCreateDevelopmentSecret } from './auth/development-secret.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { ReadinessCheck } from './health/readiness.ts';
 
 export interface RunningServer {
   server: Server;
@@ -34,7 +35,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         : undefined);
     const verifier = createTokenVerifier({ ...config.auth, secret });
     const limiter = new RateLimiter(db, config.rateLimit.windowSeconds);
-    const app = createApp({ config, db, logger, verifier, limiter });
+    const readiness = new ReadinessCheck(db, logger);
+    const app = createApp({ config, db, logger, verifier, limiter, readiness });
     // No HOST: every interface, IPv6 and IPv4 alike, as Node chooses.
     const server = config.host ? app.listen(config.port, config.host) : app.listen(config.port);
     await new Promise<void>((resolve, reject) => {
@@ -48,6 +50,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       url,
       db,
       async close() {
+        // Probes arriving on open connections while in-flight requests finish hear "not ready".
+        readiness.shuttingDown();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

@@ -1,5 +1,6 @@
 import { PgliteConnection } from '@mikro-orm/pglite';
-import type { Database } from './orm.ts';
+import { MIGRATIONS_TABLE, type Database } from './orm.ts';
+import { migrationsList } from './migrations/index.ts';
 
 // Any fixed number shared by every instance of this service; it names the lock, nothing more.
 const MIGRATION_LOCK_KEY = 7_345_901_224;
@@ -19,4 +20,23 @@ export async function migrate(db: Database): Promise<string[]> {
     await em.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
     return up();
   });
+}
+
+const LATEST_MIGRATION = migrationsList.at(-1)!.name;
+
+/**
+ * Whether the newest migration this code ships is applied: one indexed lookup. An instance whose
+ * schema is behind (MIGRATE_ON_START=false before the release step ran) must not get traffic.
+ */
+export async function isSchemaCurrent(db: Database): Promise<boolean> {
+  try {
+    const rows = await db.em
+      .getConnection()
+      .execute<{ applied: boolean }[]>(`select exists (select 1 from "${MIGRATIONS_TABLE}" where name = ?) as applied`, [LATEST_MIGRATION]);
+    return rows[0]?.applied === true;
+  } catch (err) {
+    // A database never migrated has no such table yet (SQLSTATE 42P01, undefined_table): behind, not broken.
+    if ((err as { code?: unknown }).code === '42P01') return false;
+    throw err;
+  }
 }

@@ -10,6 +10,9 @@ import { migrationsList } from './migrations/index.ts';
 
 export type Database = SqlMikroORM;
 
+/** Where MikroORM records the applied migrations (its default name, pinned: readiness reads it). */
+export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
+
 const migrationsPath = resolve(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 // Shared by both drivers: entities and migrations are listed explicitly (no glob discovery), so the
@@ -29,6 +32,7 @@ function commonOptions(): Partial<Options> {
       // The snapshot is written by `npm run migration:create` only; applying migrations never writes files.
       snapshotOnMigrate: false,
       snapshotName: '.snapshot',
+      tableName: MIGRATIONS_TABLE,
       silent: true,
     },
   };

@@ -22,7 +22,7 @@ function unsigned(claims: Record<string, unknown>): string {
 
 /** A request for each secured operation, aimed at `userId`'s path and a real task of theirs. */
 function requestsFor(userId: string, taskId: string) {
-  return operations.map((op) => {
+  return operations.filter((op) => op.secured).map((op) => {
     const path = op.path.replace('{user_id}', userId).replace('{task_id}', taskId);
     const body = op.operationId === 'createTask' ? { title: 'intruder' } : op.operationId === 'updateTask' ? { title: 'changed' } : undefined;
     return { operationId: op.operationId, path, init: body ? json(body, op.method) : { method: op.method } };
@@ -47,6 +47,12 @@ describe('authentication with a shared secret (HS256)', () => {
     const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
     assert.deepEqual(data, [task], 'the refused requests changed nothing');
   }
+
+  test('every operation on tasks asks for a token in the spec; only the health probes are public', () => {
+    const isPublic = (op: (typeof operations)[number]) => !op.secured;
+    assert.deepEqual(operations.filter(isPublic).map((op) => `${op.method} ${op.path}`).sort(), ['GET /health/live', 'GET /health/ready']);
+    assert.ok(operations.filter((op) => op.path.startsWith('/api/')).every((op) => op.secured));
+  });
 
   test('every operation without a token answers 401 with a bare Bearer challenge', async () => {
     const { userId, task } = await victimWithTask();

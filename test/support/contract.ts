@@ -57,7 +57,12 @@ export interface Operation {
   responses: Record<string, Json>;
   parameters: Json[];
   requestBody?: Json;
+  /** Whether the spec asks for a token (its own `security`, else the document's). */
+  secured: boolean;
 }
+
+/** A token is required unless there is no requirement at all, or an empty one (`{}`: "none will do"). */
+const isSecured = (requirements: Json[]) => requirements.length > 0 && requirements.every((r) => Object.keys(r).length > 0);
 
 /** Every operation in the spec, with path-level parameters merged in and $refs resolved. */
 export const operations: Operation[] = Object.entries(specDocument.paths as Record<string, Json>).flatMap(([path, item]) =>
@@ -73,6 +78,7 @@ export const operations: Operation[] = Object.entries(specDocument.paths as Reco
         responses: op.responses as Record<string, Json>,
         parameters,
         ...(op.requestBody ? { requestBody: resolveRef(op.requestBody) } : {}),
+        secured: isSecured((op.security ?? specDocument.security ?? []) as Json[]),
       };
     }),
 );

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { migrate } from '../../src/db/migrate.ts';
+import { ReadinessCheck } from '../../src/health/readiness.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startServerWithOwnDatabase, startTestServer, usingPostgresServer, type TestServer } from '../support/server.ts';
+
+describe('health probes', () => {
+  let api: TestServer;
+  before(async () => {
+    // A quota of one: a probe that counted against any rate limit would be refused by the second call.
+    api = await startTestServer({ rateLimit: { perUser: 1, perIp: 1, windowSeconds: 60 } });
+  });
+  after(() => api.close());
+
+  test('liveness answers 200 {"status": "ok"} to anyone, without a token, and is never rate-limited', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await api.raw('/health/live', undefined, { anonymous: true });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('ratelimit'), null, 'a probe counts against no quota');
+      assert.deepEqual(await res.json(), { status: 'ok' });
+    }
+  });
+
+  test('readiness answers 200 {"status": "ok"} while the database answers, to anyone, never rate-limited', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await api.raw('/health/ready', undefined, { anonymous: true });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('ratelimit'), null);
+      assert.deepEqual(await res.json(), { status: 'ok' });
+    }
+  });
+
+  test('a flood of readiness probes costs the database one query a second, not one each', async () => {
+    const connection = api.db.em.getConnection();
+    const execute = connection.execute.bind(connection);
+    let queries = 0;
+    connection.execute = ((...args: Parameters<typeof execute>) => {
+      queries++;
+      return execute(...args);
+    }) as typeof connection.execute;
+    try {
+      await sleep(1100); // past the answer the earlier test left
+      const answers = await Promise.all(Array.from({ length: 50 }, () => api.raw('/health/ready', undefined, { anonymous: true })));
+      assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
+      assert.equal(queries, 1, '50 probes at once share one query');
+    } finally {
+      connection.execute = execute;
+    }
+  });
+
+  test('a probe with a query parameter it does not take answers 422 naming it', async () => {
+    const res = await api.raw('/health/ready?verbose=1', undefined, { anonymous: true });
+    assert.equal(res.status, 422);
+    const body = (await res.json()) as { errors: { path: string }[] };
+    assert.deepEqual(body.errors.map((e) => e.path), ['/query/verbose']);
+  });
+
+  test('a probe with another method answers 405 with Allow: GET', async () => {
+    const res = await api.raw('/health/live', { method: 'POST' }, { anonymous: true });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET');
+  });
+
+  test('once the instance starts shutting down, readiness says so without asking the database', async () => {
+    const readiness = new ReadinessCheck(api.db, createLogger('silent'));
+    assert.deepEqual(await readiness.check(), { ready: true });
+    readiness.shuttingDown();
+    assert.deepEqual(await readiness.check(), { ready: false, reason: 'The instance is shutting down.' });
+  });
+});
+
+describe('health probes when the database is not there for this version', () => {
+  test('with migrations left to a release step, readiness answers 503 until they are applied, then 200', async () => {
+    const api = await startServerWithOwnDatabase({ MIGRATE_ON_START: 'false' });
+    try {
+      const res = await api.raw('/health/ready', undefined, { anonymous: true });
+      assert.equal(res.status, 503);
+      assert.equal(
+        ((await res.json()) as { detail: string }).detail,
+        'The database schema is not up to date: migrations are pending.',
+      );
+      assert.equal((await api.raw('/health/live', undefined, { anonymous: true })).status, 200);
+      await migrate(api.db); // what `npm run migrate` does
+      await sleep(1100); // the last answer is reused for a second
+      assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('readiness answers 503 problem+json, while liveness still answers 200 (no restart for an outage)', async () => {
+    const api = await startServerWithOwnDatabase();
+    try {
+      assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
+      await api.loseDatabase();
+      await sleep(1100); // the last answer is reused for a second
+      const res = await api.raw('/health/ready', undefined, { anonymous: true });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.deepEqual(await res.json(), {
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        // A closed in-memory PGlite reopens empty on the next query: there the schema is what is gone.
+        detail: usingPostgresServer
+          ? 'The database is not reachable.'
+          : 'The database schema is not up to date: migrations are pending.',
+        instance: '/health/ready',
+      });
+      const live = await api.raw('/health/live', undefined, { anonymous: true });
+      assert.equal(live.status, 200);
+    } finally {
+      await api.close();
+    }
+  });
+});
