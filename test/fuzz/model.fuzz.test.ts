@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
+import type { components } from '../../generated/schema.d.ts';
 import { operations, resolveRef, type Operation } from '../support/contract.ts';
 import { newUserId, startTestServer, type TestServer } from '../support/server.ts';
 import { percentEncode, validValue, type Schema } from './arbitraries.ts';
@@ -14,15 +15,7 @@ import { FUZZ_RUNS, FUZZ_SEED, countingSender, describeResponse, fuzzParameters,
 
 type Json = Record<string, unknown>;
 
-interface ApiTask {
-  id: string;
-  user_id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  created_at: string;
-  updated_at: string;
-}
+type ApiTask = components['schemas']['Task'];
 
 /** What the model knows of a task (all of it: the service must agree exactly). */
 type ModelTask = Omit<ApiTask, 'user_id'>;
