@@ -110,6 +110,14 @@ export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
   };
 }
 
+type SecurityRequirements = readonly Record<string, unknown>[] | undefined;
+
+/** A token is needed unless the operation (else the document) lists no requirement, or an empty one (`{}`). */
+export function requiresToken(operation: { security?: SecurityRequirements }, document: { security?: SecurityRequirements }): boolean {
+  const security = operation.security ?? document.security ?? [];
+  return security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0);
+}
+
 /**
  * Routes every operation in the spec to the handler named by its operationId: the spec decides
  * paths, methods and which operations need a token (their `security`, or the document's); the
@@ -128,9 +136,7 @@ export function registerOperations(
     const handler = handlers[operationId];
     if (!handler) throw new Error(`No handler for operation ${operationId} (${method.toUpperCase()} ${path})`);
     const expressPath = path.replace(/\{([^}]+)\}/g, ':$1');
-    const security = operation.security ?? spec.document.security ?? [];
-    const secured = security.length > 0 && !security.some((requirement) => Object.keys(requirement).length === 0);
-    if (secured) app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
+    if (requiresToken(operation, spec.document)) app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
     else app[method](expressPath, handler as RequestHandler);
   }
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
+import { requiresToken } from '../../src/http/openapi.ts';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -61,9 +62,6 @@ export interface Operation {
   secured: boolean;
 }
 
-/** A token is required unless there is no requirement at all, or an empty one (`{}`: "none will do"). */
-const isSecured = (requirements: Json[]) => requirements.length > 0 && requirements.every((r) => Object.keys(r).length > 0);
-
 /** Every operation in the spec, with path-level parameters merged in and $refs resolved. */
 export const operations: Operation[] = Object.entries(specDocument.paths as Record<string, Json>).flatMap(([path, item]) =>
   ['get', 'put', 'post', 'delete', 'patch']
@@ -78,7 +76,7 @@ export const operations: Operation[] = Object.entries(specDocument.paths as Reco
         responses: op.responses as Record<string, Json>,
         parameters,
         ...(op.requestBody ? { requestBody: resolveRef(op.requestBody) } : {}),
-        secured: isSecured((op.security ?? specDocument.security ?? []) as Json[]),
+        secured: requiresToken(op as { security?: Json[] }, specDocument as { security?: Json[] }),
       };
     }),
 );
