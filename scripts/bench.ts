@@ -102,9 +102,12 @@ class Target {
         timer = setTimeout(() => reject(new Error(`${TARGET_LABELS[key]} did not start within 60 s`)), 60_000);
         target.child.on('message', (message: ChildMessage) => {
           if (message.type === 'ready') resolve(message.url);
-          if (message.type === 'failed') reject(new Error(`${TARGET_LABELS[key]} failed to start:\n${message.message}`));
+          if (message.type === 'failed')
+            reject(new Error(`${TARGET_LABELS[key]} failed to start:\n${message.message}`));
         });
-        void target.exited.then((code) => reject(new Error(`${TARGET_LABELS[key]} exited with ${code} before it was ready`)));
+        void target.exited.then((code) =>
+          reject(new Error(`${TARGET_LABELS[key]} exited with ${code} before it was ready`)),
+        );
       });
     } catch (err) {
       target.child.kill('SIGKILL');
@@ -117,14 +120,21 @@ class Target {
 
   #ask(message: ParentMessage & { id: number }): Promise<ChildMessage> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${TARGET_LABELS[this.key]} did not answer ${message.type}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${TARGET_LABELS[this.key]} did not answer ${message.type}`)),
+        30_000,
+      );
       this.#pending.set(message.id, (m) => {
         clearTimeout(timer);
         resolve(m);
       });
       if (!this.child.connected) {
         clearTimeout(timer);
-        reject(new BenchFailure(`${TARGET_LABELS[this.key]} is gone (exit code ${this.child.exitCode}, signal ${this.child.signalCode})`));
+        reject(
+          new BenchFailure(
+            `${TARGET_LABELS[this.key]} is gone (exit code ${this.child.exitCode}, signal ${this.child.signalCode})`,
+          ),
+        );
         return;
       }
       this.child.send(message, (err) => {
@@ -144,7 +154,9 @@ class Target {
 
   async profile(action: 'start' | 'stop', path = ''): Promise<void> {
     const id = ++this.#nextId;
-    const answer = await this.#ask(action === 'start' ? { type: 'profile-start', id } : { type: 'profile-stop', id, path });
+    const answer = await this.#ask(
+      action === 'start' ? { type: 'profile-start', id } : { type: 'profile-stop', id, path },
+    );
     if (answer.type === 'profile' && answer.error) throw new Error(`profiler: ${answer.error}`);
   }
 
@@ -225,7 +237,12 @@ class BenchFailure extends Error {
   override name = 'BenchFailure';
 }
 
-async function fire(url: string, scenario: ScenarioName, users: readonly BenchUser[], seconds: number): Promise<autocannon.Result> {
+async function fire(
+  url: string,
+  scenario: ScenarioName,
+  users: readonly BenchUser[],
+  seconds: number,
+): Promise<autocannon.Result> {
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -391,9 +408,14 @@ async function seedThroughApi(baseUrl: string, users: BenchUser[]): Promise<void
       const res = await fetch(`${baseUrl}/api/${user.id}/tasks`, {
         method: 'POST',
         headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: `Task ${t} of ${user.id}`, description: t % 2 ? `Details of task ${t}` : null, completed: t % 3 === 0 }),
+        body: JSON.stringify({
+          title: `Task ${t} of ${user.id}`,
+          description: t % 2 ? `Details of task ${t}` : null,
+          completed: t % 3 === 0,
+        }),
       });
-      if (res.status !== 201) throw new BenchFailure(`seeding PGlite: POST answered ${res.status}: ${await res.text()}`);
+      if (res.status !== 201)
+        throw new BenchFailure(`seeding PGlite: POST answered ${res.status}: ${await res.text()}`);
       user.taskIds.push(((await res.json()) as { id: string }).id);
     }
   };
@@ -419,8 +441,14 @@ async function checkSameAnswers(targets: Target[], users: BenchUser[]): Promise<
     })),
   );
   const reference = answers[0]!;
-  if (reference.task.status !== 200 || reference.list.status !== 200 || (reference.list.body as unknown[]).length !== LIST_LIMIT) {
-    throw new BenchFailure(`${TARGET_LABELS[reference.key]} did not answer the sample requests: ${JSON.stringify(reference)}`);
+  if (
+    reference.task.status !== 200 ||
+    reference.list.status !== 200 ||
+    (reference.list.body as unknown[]).length !== LIST_LIMIT
+  ) {
+    throw new BenchFailure(
+      `${TARGET_LABELS[reference.key]} did not answer the sample requests: ${JSON.stringify(reference)}`,
+    );
   }
   for (const answer of answers.slice(1)) {
     for (const part of ['task', 'upper', 'list'] as const) {
@@ -454,18 +482,30 @@ async function checkSameAnswers(targets: Target[], users: BenchUser[]): Promise<
         body: JSON.stringify({ title: '  Check  ', description: null }),
       });
       const body = (await res.json()) as Record<string, unknown>;
-      return { key: t.key, status: res.status, location: res.headers.get('location') === `/api/${user.id}/tasks/${String(body.id)}`, body };
+      return {
+        key: t.key,
+        status: res.status,
+        location: res.headers.get('location') === `/api/${user.id}/tasks/${String(body.id)}`,
+        body,
+      };
     }),
   );
   const shape = (c: (typeof created)[number]) => ({
     status: c.status,
     location: c.location,
     keys: Object.keys(c.body),
-    fields: { ...c.body, id: typeof c.body.id, created_at: typeof c.body.created_at, updated_at: typeof c.body.updated_at },
+    fields: {
+      ...c.body,
+      id: typeof c.body.id,
+      created_at: typeof c.body.created_at,
+      updated_at: typeof c.body.updated_at,
+    },
   });
   for (const c of created) {
     if (!isDeepStrictEqual(shape(c), shape(created[0]!)) || c.status !== 201) {
-      throw new BenchFailure(`${TARGET_LABELS[c.key]} creates differently: ${JSON.stringify(c)} vs ${JSON.stringify(created[0])}`);
+      throw new BenchFailure(
+        `${TARGET_LABELS[c.key]} creates differently: ${JSON.stringify(c)} vs ${JSON.stringify(created[0])}`,
+      );
     }
   }
 }
@@ -515,11 +555,19 @@ async function componentCosts(url: string, users: BenchUser[]): Promise<Componen
       const roundTripUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
       return { roundTripUs, postgresCpuUs: postgresDelta(m0, await machineSample()) / n };
     };
-    const upsert = await timeIt(RATE_LIMIT_SQL, () => [`per-user:costs_${Math.floor(Math.random() * USERS)}`, window], 5000);
-    const select = await timeIt(GET_TASK_SQL, () => {
-      const user = pick(users);
-      return [pick(user.taskIds), user.id];
-    }, 5000);
+    const upsert = await timeIt(
+      RATE_LIMIT_SQL,
+      () => [`per-user:costs_${Math.floor(Math.random() * USERS)}`, window],
+      5000,
+    );
+    const select = await timeIt(
+      GET_TASK_SQL,
+      () => {
+        const user = pick(users);
+        return [pick(user.taskIds), user.id];
+      },
+      5000,
+    );
     await client.query(`delete from rate_limit where key like 'per-user:costs_%'`);
     return { jwtVerifyCpuUs, jwtVerifyImportedKeyCpuUs, upsert, select };
   } finally {
@@ -539,7 +587,17 @@ interface RunResult {
   measurements: Measurement[];
   pglite: Measurement[];
   costs: ComponentCosts;
-  profile?: Partial<Record<TargetKey, Partial<Record<ScenarioName, { summary: ProfileSummary; requests: number; cpuPerRequestUs: number; cpuUserPerRequestUs: number }>>>>;
+  profile?: Partial<
+    Record<
+      TargetKey,
+      Partial<
+        Record<
+          ScenarioName,
+          { summary: ProfileSummary; requests: number; cpuPerRequestUs: number; cpuUserPerRequestUs: number }
+        >
+      >
+    >
+  >;
 }
 
 function commonEnv(): Record<string, string | undefined> {
@@ -572,13 +630,22 @@ async function profilePass(url: string, users: BenchUser[]): Promise<RunResult['
   const out: NonNullable<RunResult['profile']> = {};
   const targets: Target[] = [];
   try {
-    targets.push(await Target.start('api', TASKS_API_SCRIPT, { ...commonEnv(), DATABASE_URL: url, PGLITE_DATA_DIR: undefined }));
-    targets.push(await Target.start('baseline', BASELINE_SCRIPT, { ...commonEnv(), DATABASE_URL: url, BASELINE_AUTH: 'true' }));
+    targets.push(
+      await Target.start('api', TASKS_API_SCRIPT, { ...commonEnv(), DATABASE_URL: url, PGLITE_DATA_DIR: undefined }),
+    );
+    targets.push(
+      await Target.start('baseline', BASELINE_SCRIPT, { ...commonEnv(), DATABASE_URL: url, BASELINE_AUTH: 'true' }),
+    );
     for (const target of targets) {
       for (const scenario of SCENARIOS) {
         const path = join(dir, `${target.key}-${scenario}.cpuprofile`);
         const m = await measure(target, scenario, users, SECONDS, path);
-        (out[target.key] ??= {})[scenario] = { summary: await summarizeProfile(path), requests: m.requests, cpuPerRequestUs: m.cpuPerRequestUs, cpuUserPerRequestUs: m.cpuUserPerRequestUs };
+        (out[target.key] ??= {})[scenario] = {
+          summary: await summarizeProfile(path),
+          requests: m.requests,
+          cpuPerRequestUs: m.cpuPerRequestUs,
+          cpuUserPerRequestUs: m.cpuUserPerRequestUs,
+        };
       }
     }
   } finally {
@@ -619,11 +686,17 @@ async function run(index: number): Promise<RunResult> {
   };
   try {
     // Tasks API first: it applies the migrations, so the others find the schema.
-    targets.push(await Target.start('api', TASKS_API_SCRIPT, { ...commonEnv(), DATABASE_URL: url, PGLITE_DATA_DIR: undefined }));
+    targets.push(
+      await Target.start('api', TASKS_API_SCRIPT, { ...commonEnv(), DATABASE_URL: url, PGLITE_DATA_DIR: undefined }),
+    );
     const users = await makeUsers();
     await seedPostgres(url, users);
-    targets.push(await Target.start('baseline', BASELINE_SCRIPT, { ...commonEnv(), DATABASE_URL: url, BASELINE_AUTH: 'true' }));
-    targets.push(await Target.start('floor', BASELINE_SCRIPT, { ...commonEnv(), DATABASE_URL: url, BASELINE_AUTH: 'false' }));
+    targets.push(
+      await Target.start('baseline', BASELINE_SCRIPT, { ...commonEnv(), DATABASE_URL: url, BASELINE_AUTH: 'true' }),
+    );
+    targets.push(
+      await Target.start('floor', BASELINE_SCRIPT, { ...commonEnv(), DATABASE_URL: url, BASELINE_AUTH: 'false' }),
+    );
     await checkSameAnswers(targets, users);
     console.log('  all three servers answer getTask, listTasks (and its next page) and createTask alike');
 
@@ -641,14 +714,30 @@ async function run(index: number): Promise<RunResult> {
 
     const pglite: Measurement[] = [];
     if (PGLITE_SECONDS > 0) {
-      const target = await Target.start('api-pglite', TASKS_API_SCRIPT, { ...commonEnv(), DATABASE_URL: undefined, PGLITE_DATA_DIR: 'memory://' });
+      const target = await Target.start('api-pglite', TASKS_API_SCRIPT, {
+        ...commonEnv(),
+        DATABASE_URL: undefined,
+        PGLITE_DATA_DIR: 'memory://',
+      });
       targets.push(target);
       const pgliteUsers = await makeUsers();
       await seedThroughApi(target.url, pgliteUsers);
-      for (const scenario of ['getTask', 'listTasks'] as const) pglite.push(await measure(target, scenario, pgliteUsers, PGLITE_SECONDS));
+      for (const scenario of ['getTask', 'listTasks'] as const)
+        pglite.push(await measure(target, scenario, pgliteUsers, PGLITE_SECONDS));
       await stopAll(targets.splice(0));
     }
-    return { index, database, startedAt, loadBefore, loadAfter: loadavg(), seconds: SECONDS, measurements, pglite, costs, ...(profile ? { profile } : {}) };
+    return {
+      index,
+      database,
+      startedAt,
+      loadBefore,
+      loadAfter: loadavg(),
+      seconds: SECONDS,
+      measurements,
+      pglite,
+      costs,
+      ...(profile ? { profile } : {}),
+    };
   } finally {
     await stopAll(targets);
     await dropDatabase(database);
@@ -700,7 +789,9 @@ function measurementTable(measurements: Measurement[]): string {
   ];
   const order: TargetKey[] = ['api', 'baseline', 'floor', 'api-pglite'];
   const sorted = [...measurements].sort(
-    (a, b) => SCENARIOS.indexOf(a.scenario) - SCENARIOS.indexOf(b.scenario) || order.indexOf(a.target) - order.indexOf(b.target),
+    (a, b) =>
+      SCENARIOS.indexOf(a.scenario) - SCENARIOS.indexOf(b.scenario) ||
+      order.indexOf(a.target) - order.indexOf(b.target),
   );
   for (const m of sorted) {
     lines.push(
@@ -746,15 +837,19 @@ function profileSection(profile: NonNullable<RunResult['profile']>): string {
   const share = (c: Column, bucket: string) => (c.summary.byBucket.find((b) => b.name === bucket)?.ms ?? 0) / jsMs(c);
   const micros = (c: Column, bucket: string) => share(c, bucket) * c.cpuUserPerRequestUs;
   const buckets = new Set<string>();
-  for (const c of columns) for (const b of c.summary.byBucket) if (b.name !== SOCKET && share(c, b.name) >= 0.01) buckets.add(b.name);
-  const rows = [...buckets].sort((a, b) => columns.reduce((t, c) => t + micros(c, b), 0) - columns.reduce((t, c) => t + micros(c, a), 0));
-  const cell = (c: Column, bucket: string) => (share(c, bucket) === 0 ? '—' : `${micros(c, bucket).toFixed(0)} (${(100 * share(c, bucket)).toFixed(0)} %)`);
+  for (const c of columns)
+    for (const b of c.summary.byBucket) if (b.name !== SOCKET && share(c, b.name) >= 0.01) buckets.add(b.name);
+  const rows = [...buckets].sort(
+    (a, b) => columns.reduce((t, c) => t + micros(c, b), 0) - columns.reduce((t, c) => t + micros(c, a), 0),
+  );
+  const cell = (c: Column, bucket: string) =>
+    share(c, bucket) === 0 ? '—' : `${micros(c, bucket).toFixed(0)} (${(100 * share(c, bucket)).toFixed(0)} %)`;
   const api = profile.api?.getTask;
   return [
     `### Where the server's CPU time goes (V8 CPU profile of the measured window, last run, ${SECONDS} s per scenario)`,
     '',
     'A separate pass after the measured ones (the profiler costs some speed; its own numbers are in the last rows).',
-    "Each sample goes to the package of the function on top of the stack; a V8 builtin (JSON, RegExp, Array methods)",
+    'Each sample goes to the package of the function on top of the stack; a V8 builtin (JSON, RegExp, Array methods)',
     "goes to its caller's package. Native socket writes are left out: they are kernel time (the *sys* row) plus, on",
     'a busy machine, time spent preempted. Cells: µs of user CPU per request (the share of the remaining samples).',
     '',

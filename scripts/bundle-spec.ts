@@ -37,7 +37,13 @@ export async function bundleSpec(output: string = BUNDLE_FILE): Promise<Record<s
     ({ stdout, stderr } = await run(process.execPath, [REDOCLY, ...args], {
       cwd: PROJECT_ROOT, // so redocly.yaml applies
       // Offline and quiet: no telemetry, no update check, no colours in what we parse.
-      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: {
+        ...process.env,
+        REDOCLY_TELEMETRY: 'off',
+        REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true',
+        NO_COLOR: '1',
+        FORCE_COLOR: '0',
+      },
     }));
   } catch (err) {
     const { stdout: out = '', stderr: errOut = '' } = err as { stdout?: string; stderr?: string };

@@ -6,7 +6,10 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { loadOrCreateDevelopmentSecret } from '../src/auth/development-secret.ts';
 import { signToken } from '../src/auth/sign-token.ts';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { ttl: { type: 'string', default: '3600' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { ttl: { type: 'string', default: '3600' } },
+});
 const userId = positionals[0];
 const ttl = Number(values.ttl);
 if (!userId || !/^[A-Za-z0-9_-]{1,255}$/.test(userId) || !Number.isInteger(ttl) || ttl < 1) {
@@ -19,14 +22,24 @@ try {
   let secret = config.auth.secret;
   if (!secret && config.auth.developmentSecret && config.database.kind === 'pglite') {
     if (config.database.dataDir.startsWith('memory://')) {
-      throw new ConfigError('PGLITE_DATA_DIR=memory:// keeps the development secret in the server process; set BETTER_AUTH_SECRET instead.');
+      throw new ConfigError(
+        'PGLITE_DATA_DIR=memory:// keeps the development secret in the server process; set BETTER_AUTH_SECRET instead.',
+      );
     }
     secret = await loadOrCreateDevelopmentSecret(config.database.dataDir);
   }
   if (!secret) {
     throw new ConfigError('Only JWKS_URL is configured: tokens come from your Better Auth server, not from here.');
   }
-  console.log(await signToken({ secret, userId, expiresInSeconds: ttl, issuer: config.auth.issuer, audience: config.auth.audience }));
+  console.log(
+    await signToken({
+      secret,
+      userId,
+      expiresInSeconds: ttl,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+    }),
+  );
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);

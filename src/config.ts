@@ -2,9 +2,7 @@
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export type DatabaseConfig =
-  | { kind: 'postgresql'; url: string; poolMax: number }
-  | { kind: 'pglite'; dataDir: string };
+export type DatabaseConfig = { kind: 'postgresql'; url: string; poolMax: number } | { kind: 'pglite'; dataDir: string };
 
 export interface AuthConfig {
   /** HS256 shared secret (Better Auth's BETTER_AUTH_SECRET). */
@@ -128,7 +126,10 @@ function auth(env: Env, db: DatabaseConfig): AuthConfig {
 }
 
 function corsOrigins(raw: string | undefined): string[] {
-  const origins = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = (raw ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     // An origin is scheme://host[:port], nothing more; "*" allows any (safe: tokens, not cookies).
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {

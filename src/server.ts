@@ -21,7 +21,10 @@ export interface RunningServer {
 }
 
 /** Starts the whole service; the tests use this exact function on a random port. */
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
   const db = await openDatabase(config.database);
   try {
     if (config.migrateOnStart) {
@@ -77,7 +80,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const running = await startServer(config, logger);
   const where = config.database.kind === 'pglite' ? `embedded PostgreSQL in ${config.database.dataDir}` : 'PostgreSQL';
-  logger.info({ url: running.url, database: config.database.kind }, `Tasks API listening on ${running.url} (${where}); docs at ${running.url}/docs`);
+  logger.info(
+    { url: running.url, database: config.database.kind },
+    `Tasks API listening on ${running.url} (${where}); docs at ${running.url}/docs`,
+  );
   if (config.auth.developmentSecret && config.database.kind === 'pglite') {
     const path = developmentSecretPath(config.database.dataDir) ?? 'memory';
     logger.warn(

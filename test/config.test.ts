@@ -8,7 +8,15 @@ describe('configuration', () => {
       port: 3000,
       host: undefined,
       database: { kind: 'pglite', dataDir: '.data/pglite' },
-      auth: { secret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined, clockSkewSeconds: 10, jwksCooldownSeconds: 30, developmentSecret: true },
+      auth: {
+        secret: undefined,
+        jwksUrl: undefined,
+        issuer: undefined,
+        audience: undefined,
+        clockSkewSeconds: 10,
+        jwksCooldownSeconds: 30,
+        developmentSecret: true,
+      },
       rateLimit: { windowSeconds: 60, perUser: 300, perIp: 60 },
       corsOrigins: [],
       trustProxy: false,
@@ -21,7 +29,13 @@ describe('configuration', () => {
   const SECRET = 'a-shared-secret-of-at-least-32-bytes!';
 
   test('DATABASE_URL selects a PostgreSQL server; production turns response validation off by default', () => {
-    const config = loadConfig({ DATABASE_URL: 'postgresql://app@db:5432/tasks', BETTER_AUTH_SECRET: SECRET, DB_POOL_MAX: '20', NODE_ENV: 'production', PORT: '8080' });
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://app@db:5432/tasks',
+      BETTER_AUTH_SECRET: SECRET,
+      DB_POOL_MAX: '20',
+      NODE_ENV: 'production',
+      PORT: '8080',
+    });
     assert.deepEqual(config.database, { kind: 'postgresql', url: 'postgresql://app@db:5432/tasks', poolMax: 20 });
     assert.equal(config.validateResponses, false);
     assert.equal(config.port, 8080);
@@ -41,9 +55,18 @@ describe('configuration', () => {
       TRUST_PROXY: '1',
     });
     assert.equal(config.auth.jwksUrl?.href, 'https://auth.example.com/api/auth/jwks');
-    assert.deepEqual({ ...config.auth, jwksUrl: undefined }, {
-      secret: undefined, jwksUrl: undefined, issuer: 'https://auth.example.com', audience: 'tasks-api', clockSkewSeconds: 5, jwksCooldownSeconds: 30, developmentSecret: false,
-    });
+    assert.deepEqual(
+      { ...config.auth, jwksUrl: undefined },
+      {
+        secret: undefined,
+        jwksUrl: undefined,
+        issuer: 'https://auth.example.com',
+        audience: 'tasks-api',
+        clockSkewSeconds: 5,
+        jwksCooldownSeconds: 30,
+        developmentSecret: false,
+      },
+    );
     assert.deepEqual(config.rateLimit, { windowSeconds: 10, perUser: 100, perIp: 0 });
     assert.deepEqual(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173']);
     assert.equal(config.trustProxy, 1);
@@ -65,7 +88,11 @@ describe('configuration', () => {
       [{ MIGRATE_ON_START: 'maybe' }, /^MIGRATE_ON_START must be true or false/],
     ];
     for (const [env, message] of cases) {
-      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+        JSON.stringify(env),
+      );
     }
   });
 });

@@ -13,7 +13,11 @@ describe('migrations', () => {
     const db = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
     try {
       assert.deepEqual(await migrate(db), allMigrations);
-      assert.equal((await db.schema.getUpdateSchemaSQL({ wrap: false })).trim(), '', 'an entity change needs `npm run migration:create`');
+      assert.equal(
+        (await db.schema.getUpdateSchemaSQL({ wrap: false })).trim(),
+        '',
+        'an entity change needs `npm run migration:create`',
+      );
       assert.deepEqual(await migrate(db), [], 'a second run finds nothing to do');
     } finally {
       await db.close();
@@ -27,11 +31,17 @@ describe('migrations', () => {
     async () => {
       const url = new URL(serverUrl!);
       const name = `tasks_migrate_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-      const admin = await MikroORM.init({ clientUrl: serverUrl!, entities: [], discovery: { warnWhenNoEntities: false } });
+      const admin = await MikroORM.init({
+        clientUrl: serverUrl!,
+        entities: [],
+        discovery: { warnWhenNoEntities: false },
+      });
       await admin.em.getConnection().execute(`create database "${name}"`);
       try {
         url.pathname = `/${name}`;
-        const instances = await Promise.all([1, 2, 3].map(() => openDatabase({ kind: 'postgresql', url: url.toString(), poolMax: 2 })));
+        const instances = await Promise.all(
+          [1, 2, 3].map(() => openDatabase({ kind: 'postgresql', url: url.toString(), poolMax: 2 })),
+        );
         try {
           const applied = await Promise.all(instances.map((db) => migrate(db)));
           assert.deepEqual(applied.flat().sort(), [...allMigrations].sort());

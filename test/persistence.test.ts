@@ -11,7 +11,10 @@ test('the embedded database keeps its tasks on disk across a restart', async () 
   try {
     const userId = newUserId();
     const first = await startTestServer({ database });
-    const { data: task } = await first.client.POST('/api/{user_id}/tasks', { params: { path: { user_id: userId } }, body: { title: 'survive' } });
+    const { data: task } = await first.client.POST('/api/{user_id}/tasks', {
+      params: { path: { user_id: userId } },
+      body: { title: 'survive' },
+    });
     await first.close();
 
     const second = await startTestServer({ database });

@@ -48,7 +48,12 @@ declare module 'autocannon' {
 
     interface Request extends RequestParams {
       setupRequest?: (request: RequestParams, context: Record<string, unknown>) => RequestParams | undefined;
-      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers: Record<string, string>,
+      ) => void;
     }
 
     interface Options {

@@ -113,7 +113,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 function sendProblem(res: ServerResponse, err: HttpError, instance: string): void {
-  const text = JSON.stringify({ type: 'about:blank', title: TITLES[err.status] ?? 'Error', status: err.status, detail: err.message, instance });
+  const text = JSON.stringify({
+    type: 'about:blank',
+    title: TITLES[err.status] ?? 'Error',
+    status: err.status,
+    detail: err.message,
+    instance,
+  });
   res.writeHead(err.status, {
     ...err.headers,
     'Content-Type': 'application/problem+json; charset=utf-8',
@@ -129,7 +135,16 @@ function encodeCursor(createdAt: Date, id: string): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [iso, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
-  if (rest.length > 0 || !id || !LOWER_UUID.test(id) || !iso || !ISO_MS.test(iso) || iso < '0001' || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
+  if (
+    rest.length > 0 ||
+    !id ||
+    !LOWER_UUID.test(id) ||
+    !iso ||
+    !ISO_MS.test(iso) ||
+    iso < '0001' ||
+    Number.isNaN(createdAt.getTime()) ||
+    createdAt.toISOString() !== iso
+  ) {
     throw new HttpError(422, 'The request is invalid: /query/cursor is not a cursor this service issued');
   }
   return { createdAt, id };
@@ -166,12 +181,19 @@ function parseTaskCreate(body: unknown): { title: string; description: string | 
   else if (title.length < 1 || title.length > 200 || title.trim() === '' || title.includes('\0')) {
     problems.push('/body/title must be 1-200 characters, not only white space');
   }
-  if (description !== null && (typeof description !== 'string' || description.length > 1000 || description.includes('\0'))) {
+  if (
+    description !== null &&
+    (typeof description !== 'string' || description.length > 1000 || description.includes('\0'))
+  ) {
     problems.push('/body/description must be a string of at most 1000 characters, or null');
   }
   if (typeof completed !== 'boolean') problems.push('/body/completed must be boolean');
   if (problems.length > 0) throw new HttpError(422, `The request is invalid: ${problems.join('; ')}`);
-  return { title: (title as string).trim(), description: description as string | null, completed: completed as boolean };
+  return {
+    title: (title as string).trim(),
+    description: description as string | null,
+    completed: completed as boolean,
+  };
 }
 
 function parseLimit(raw: string | null): number {
@@ -194,21 +216,27 @@ export async function startBaselineServer(options: BaselineOptions): Promise<Ser
     const challenge = (detail: string) => ({
       'WWW-Authenticate': `Bearer realm="tasks-api", error="invalid_token", error_description="${detail}"`,
     });
-    if (!token) throw new HttpError(401, 'This operation needs a bearer token (Authorization: Bearer <JWT>).', { 'WWW-Authenticate': 'Bearer realm="tasks-api"' });
+    if (!token)
+      throw new HttpError(401, 'This operation needs a bearer token (Authorization: Bearer <JWT>).', {
+        'WWW-Authenticate': 'Bearer realm="tasks-api"',
+      });
     let userId: string;
     try {
       // As src/auth/token-verifier.ts: the header first, to pick the key source by algorithm.
-      if (decodeProtectedHeader(token).alg !== 'HS256') throw new HttpError(401, 'Tokens signed with this algorithm are not accepted.', challenge('algorithm'));
+      if (decodeProtectedHeader(token).alg !== 'HS256')
+        throw new HttpError(401, 'Tokens signed with this algorithm are not accepted.', challenge('algorithm'));
       const { payload } = await jwtVerify(token, secret, {
         algorithms: ['HS256'],
         clockTolerance: options.clockSkewSeconds,
         requiredClaims: ['sub', 'exp'],
       });
-      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) throw new HttpError(401, "The token's subject is not a valid user id.");
+      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub))
+        throw new HttpError(401, "The token's subject is not a valid user id.");
       userId = payload.sub;
     } catch (err) {
       if (err instanceof HttpError) throw err;
-      if (err instanceof errors.JOSEError) throw new HttpError(401, 'The token was not accepted.', challenge('The token was not accepted.'));
+      if (err instanceof errors.JOSEError)
+        throw new HttpError(401, 'The token was not accepted.', challenge('The token was not accepted.'));
       throw err;
     }
     // The rate limit, counted in PostgreSQL exactly as RateLimiter.consume does.
@@ -235,24 +263,37 @@ export async function startBaselineServer(options: BaselineOptions): Promise<Ser
     const userId = decodeURIComponent(rawUserId!);
     const method = req.method ?? 'GET';
     if (rawTaskId === undefined ? method !== 'GET' && method !== 'POST' : method !== 'GET') {
-      throw new HttpError(405, `${method} is not allowed here.`, { Allow: rawTaskId === undefined ? 'GET, POST' : 'GET' });
+      throw new HttpError(405, `${method} is not allowed here.`, {
+        Allow: rawTaskId === undefined ? 'GET, POST' : 'GET',
+      });
     }
-    if (!USER_ID.test(userId)) throw new HttpError(422, 'The request is invalid: /path/user_id must match pattern "^[A-Za-z0-9_-]+$"');
+    if (!USER_ID.test(userId))
+      throw new HttpError(422, 'The request is invalid: /path/user_id must match pattern "^[A-Za-z0-9_-]+$"');
     if (rawTaskId !== undefined && !UUID.test(rawTaskId)) {
       throw new HttpError(422, 'The request is invalid: /path/task_id must be a UUID');
     }
     // Request validation before admission, as in the service (the validator runs before the guard).
     const limit = rawTaskId === undefined && method === 'GET' ? parseLimit(url.searchParams.get('limit')) : 0;
     const cursorParam = url.searchParams.get('cursor');
-    const after = rawTaskId === undefined && method === 'GET' && cursorParam !== null ? decodeCursor(cursorParam) : undefined;
+    const after =
+      rawTaskId === undefined && method === 'GET' && cursorParam !== null ? decodeCursor(cursorParam) : undefined;
     const newTask = method === 'POST' ? parseTaskCreate(await readJsonBody(req)) : undefined;
 
     const headers = options.auth ? await admit(req, userId) : {};
 
     if (newTask) {
-      const { rows } = await pool.query<TaskRow>(CREATE_TASK_SQL, [uuidv7(), userId, newTask.title, newTask.description, newTask.completed]);
+      const { rows } = await pool.query<TaskRow>(CREATE_TASK_SQL, [
+        uuidv7(),
+        userId,
+        newTask.title,
+        newTask.description,
+        newTask.completed,
+      ]);
       const task = rows[0]!;
-      sendJson(res, 201, toApiTask(task), { ...headers, Location: `/api/${encodeURIComponent(task.user_id)}/tasks/${task.id}` });
+      sendJson(res, 201, toApiTask(task), {
+        ...headers,
+        Location: `/api/${encodeURIComponent(task.user_id)}/tasks/${task.id}`,
+      });
     } else if (rawTaskId !== undefined) {
       const { rows } = await pool.query<TaskRow>(GET_TASK_SQL, [rawTaskId, userId]);
       if (!rows[0]) throw new HttpError(404, 'Task not found', headers);
@@ -266,7 +307,7 @@ export async function startBaselineServer(options: BaselineOptions): Promise<Ser
       const linkHeader: Record<string, string> = {};
       if (rows.length > limit && last) {
         const next = new URLSearchParams({ limit: String(limit), cursor: encodeCursor(last.created_at, last.id) });
-        linkHeader.Link = `<${url.pathname}?${next}>; rel="next"`;
+        linkHeader.Link = `<${url.pathname}?${next.toString()}>; rel="next"`;
       }
       sendJson(res, 200, tasks.map(toApiTask), { ...headers, ...linkHeader });
     }

@@ -82,7 +82,11 @@ export async function serveAsChild(start: () => Promise<ServedTarget>): Promise<
       const { rss } = process.memoryUsage();
       if (message.gc) (globalThis as { gc?: () => void }).gc?.();
       const { heapUsed, heapTotal, external } = process.memoryUsage();
-      send({ type: 'sample', id: message.id, sample: { rss, heapUsed, heapTotal, external, cpuUserMicros: user, cpuSystemMicros: system } });
+      send({
+        type: 'sample',
+        id: message.id,
+        sample: { rss, heapUsed, heapTotal, external, cpuUserMicros: user, cpuSystemMicros: system },
+      });
     } else if (message.type === 'profile-start' || message.type === 'profile-stop') {
       profiler(message).then(
         () => send({ type: 'profile', id: message.id }),

@@ -33,7 +33,14 @@ export interface ProfileSummary {
  * mostly kernel time, and on a busy machine also time the thread spent preempted right after waking
  * the peer: wall time, not CPU. They are kept apart from everything else.
  */
-const SOCKET_WRITES = new Set(['writeBuffer', 'writev', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString', 'writeUcs2String']);
+const SOCKET_WRITES = new Set([
+  'writeBuffer',
+  'writev',
+  'writeUtf8String',
+  'writeLatin1String',
+  'writeAsciiString',
+  'writeUcs2String',
+]);
 export const SOCKET = 'socket writes (native)';
 
 /** The package a script belongs to, from its URL: the innermost node_modules entry, or a part of Node or the service. */
@@ -55,7 +62,8 @@ function owner(frame: ProfileNode['callFrame']): string {
   if (url.startsWith('node:')) {
     const path = url.slice('node:'.length).replace(/^internal\//, '');
     if (/^(crypto|webcrypto)/.test(path)) return 'node: crypto';
-    if (/^(_?http|http|net|stream|streams|tcp|dns|url|querystring|buffer|timers)/.test(path)) return 'node: http/net/streams';
+    if (/^(_?http|http|net|stream|streams|tcp|dns|url|querystring|buffer|timers)/.test(path))
+      return 'node: http/net/streams';
     return 'node: other';
   }
   if (url.includes('/src/')) return 'service code (src/)';
@@ -65,13 +73,22 @@ function owner(frame: ProfileNode['callFrame']): string {
 
 /** The larger buckets the interpretation talks about. */
 const BUCKETS: [RegExp, string][] = [
-  [/^(express-openapi-validator|ajv|ajv-formats|ajv-draft-04|fast-uri|json-schema-traverse|fast-deep-equal|@apidevtools\/.*|path-to-regexp|media-typer|lodash.*|content-type)$/, 'OpenAPI validator (express-openapi-validator, ajv)'],
-  [/^(express|router|body-parser|raw-body|iconv-lite|type-is|mime-types|mime-db|qs|finalhandler|send|serve-static|on-finished|content-disposition|vary|cookie|cookie-signature|depd|debug|ms|statuses|http-errors|accepts|negotiator|parseurl|encodeurl|escape-html|etag|fresh|range-parser|proxy-addr|forwarded|ipaddr\.js|merge-descriptors|setprototypeof|inherits|unpipe|safe-buffer|safer-buffer|bytes|destroy|ee-first|toidentifier|utils-merge|methods|once|wrappy|is-promise|helmet|cors|object-assign|call-bind.*|get-intrinsic|es-.*|function-bind|hasown|has-symbols|gopd|side-channel.*|dunder-proto|math-intrinsics|get-proto|object-inspect)$/, 'Express + middleware (router, body-parser, helmet, qs, …)'],
+  [
+    /^(express-openapi-validator|ajv|ajv-formats|ajv-draft-04|fast-uri|json-schema-traverse|fast-deep-equal|@apidevtools\/.*|path-to-regexp|media-typer|lodash.*|content-type)$/,
+    'OpenAPI validator (express-openapi-validator, ajv)',
+  ],
+  [
+    /^(express|router|body-parser|raw-body|iconv-lite|type-is|mime-types|mime-db|qs|finalhandler|send|serve-static|on-finished|content-disposition|vary|cookie|cookie-signature|depd|debug|ms|statuses|http-errors|accepts|negotiator|parseurl|encodeurl|escape-html|etag|fresh|range-parser|proxy-addr|forwarded|ipaddr\.js|merge-descriptors|setprototypeof|inherits|unpipe|safe-buffer|safer-buffer|bytes|destroy|ee-first|toidentifier|utils-merge|methods|once|wrappy|is-promise|helmet|cors|object-assign|call-bind.*|get-intrinsic|es-.*|function-bind|hasown|has-symbols|gopd|side-channel.*|dunder-proto|math-intrinsics|get-proto|object-inspect)$/,
+    'Express + middleware (router, body-parser, helmet, qs, …)',
+  ],
   [/^jose$/, 'JWT (jose)'],
   [/^node: crypto$/, 'JWT (jose)'],
   [/^(@mikro-orm\/.*|kysely|dataloader|reflect-metadata|uuid)$/, 'MikroORM + kysely'],
   [/^(pg|pg-.*|postgres-.*|pgpass|split2|buffer-writer|packet-reader)$/, 'pg driver'],
-  [/^(pino|pino-.*|sonic-boom|thread-stream|atomic-sleep|on-exit-leak-free|quick-format-unescaped|fast-redact|safe-stable-stringify|real-require|process-warning)$/, 'logger (pino)'],
+  [
+    /^(pino|pino-.*|sonic-boom|thread-stream|atomic-sleep|on-exit-leak-free|quick-format-unescaped|fast-redact|safe-stable-stringify|real-require|process-warning)$/,
+    'logger (pino)',
+  ],
   [/^service code/, 'service code (src/)'],
   [/^baseline server code/, 'baseline server code (scripts/bench/)'],
   [/^node: http\/net\/streams$/, 'Node http/net/streams'],

@@ -23,7 +23,7 @@ export async function loadOrCreateDevelopmentSecret(pgliteDataDir: string): Prom
   const secret = randomBytes(32).toString('base64url');
   await mkdir(dirname(path), { recursive: true });
   // 'wx': if another process created it meanwhile, keep theirs.
-  await writeFile(path, `${secret}\n`, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+  await writeFile(path, `${secret}\n`, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
   });
   return (await readFile(path, 'utf8')).trim();

@@ -10,7 +10,13 @@ export interface TokenOptions {
   audience?: string | undefined;
 }
 
-export function signToken({ secret, userId, expiresInSeconds = 3600, issuer, audience }: TokenOptions): Promise<string> {
+export function signToken({
+  secret,
+  userId,
+  expiresInSeconds = 3600,
+  issuer,
+  audience,
+}: TokenOptions): Promise<string> {
   const jwt = new SignJWT({})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)

@@ -13,7 +13,18 @@ import { createSecretKey } from 'node:crypto';
 import type { AuthConfig } from '../config.ts';
 
 export const HMAC_ALGORITHMS = ['HS256'];
-export const ASYMMETRIC_ALGORITHMS = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+export const ASYMMETRIC_ALGORITHMS = [
+  'EdDSA',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+];
 
 // The user id is the `sub` claim, and must fit the spec's UserId so it can match a path.
 const USER_ID = /^[A-Za-z0-9_-]{1,255}$/;
@@ -32,7 +43,9 @@ export interface TokenVerifier {
 }
 
 export function createTokenVerifier(
-  config: Pick<AuthConfig, 'jwksUrl' | 'issuer' | 'audience' | 'clockSkewSeconds' | 'jwksCooldownSeconds'> & { secret: string | undefined },
+  config: Pick<AuthConfig, 'jwksUrl' | 'issuer' | 'audience' | 'clockSkewSeconds' | 'jwksCooldownSeconds'> & {
+    secret: string | undefined;
+  },
 ): TokenVerifier {
   // A KeyObject, imported once: raw bytes would be imported again on every verification (~15 µs each).
   const secret = config.secret ? createSecretKey(Buffer.from(config.secret, 'utf8')) : undefined;
@@ -70,7 +83,7 @@ export function createTokenVerifier(
           throw new InvalidTokenError(`Tokens signed with "${alg ?? 'no algorithm'}" are not accepted.`);
         }
         if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
-          throw new InvalidTokenError('The token\'s subject is not a valid user id.');
+          throw new InvalidTokenError("The token's subject is not a valid user id.");
         }
         return { userId: payload.sub };
       } catch (err) {
@@ -87,9 +100,10 @@ function toInvalidToken(err: unknown): Error {
     if (err.claim === 'nbf') return new InvalidTokenError('The token is not valid yet.');
     return new InvalidTokenError(`The token's "${err.claim}" claim is not accepted.`);
   }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('The token\'s signature does not verify.');
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new InvalidTokenError("The token's signature does not verify.");
   if (err instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('The token was signed by an unknown key.');
-  if (err instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError('The token\'s algorithm is not accepted.');
+  if (err instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError("The token's algorithm is not accepted.");
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return err; // our problem, not the client's: a 500
   if (err instanceof errors.JOSEError) return new InvalidTokenError('The token is malformed.');
   return err as Error;

@@ -32,7 +32,10 @@ export async function isSchemaCurrent(db: Database): Promise<boolean> {
   try {
     const rows = await db.em
       .getConnection()
-      .execute<{ applied: boolean }[]>(`select exists (select 1 from "${MIGRATIONS_TABLE}" where name = ?) as applied`, [LATEST_MIGRATION]);
+      .execute<{ applied: boolean }[]>(
+        `select exists (select 1 from "${MIGRATIONS_TABLE}" where name = ?) as applied`,
+        [LATEST_MIGRATION],
+      );
     return rows[0]?.applied === true;
   } catch (err) {
     // A database never migrated has no such table yet (SQLSTATE 42P01, undefined_table): behind, not broken.

@@ -28,7 +28,11 @@ function unauthorized(detail: string, tokenSent: boolean): ProblemError {
 }
 
 export function authenticate({ verifier, limiter, rateLimit }: AuthDeps): RequestHandler<{ user_id?: string }> {
-  const perUser: RateLimitPolicy = { name: 'per-user', quota: rateLimit.perUser, windowSeconds: rateLimit.windowSeconds };
+  const perUser: RateLimitPolicy = {
+    name: 'per-user',
+    quota: rateLimit.perUser,
+    windowSeconds: rateLimit.windowSeconds,
+  };
   const perIp: RateLimitPolicy = { name: 'per-ip', quota: rateLimit.perIp, windowSeconds: rateLimit.windowSeconds };
 
   return async (req, res, next) => {

@@ -113,7 +113,10 @@ export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
 type SecurityRequirements = readonly Record<string, unknown>[] | undefined;
 
 /** A token is needed unless the operation (else the document) lists no requirement, or an empty one (`{}`). */
-export function requiresToken(operation: { security?: SecurityRequirements }, document: { security?: SecurityRequirements }): boolean {
+export function requiresToken(
+  operation: { security?: SecurityRequirements },
+  document: { security?: SecurityRequirements },
+): boolean {
   const security = operation.security ?? document.security ?? [];
   return security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0);
 }
@@ -136,7 +139,8 @@ export function registerOperations(
     const handler = handlers[operationId];
     if (!handler) throw new Error(`No handler for operation ${operationId} (${method.toUpperCase()} ${path})`);
     const expressPath = path.replace(/\{([^}]+)\}/g, ':$1');
-    if (requiresToken(operation, spec.document)) app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
+    if (requiresToken(operation, spec.document))
+      app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
     else app[method](expressPath, handler as RequestHandler);
   }
 }

@@ -16,7 +16,11 @@ export class ProblemError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, detail: string, options: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
+  constructor(
+    status: number,
+    detail: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
     super(detail);
     this.name = 'ProblemError';
     this.status = status;
@@ -38,7 +42,10 @@ const clip = (text: string, max: number) => (text.length <= max ? text : `${text
 export function validationProblem(errors: FieldError[]): ProblemError {
   const listed = errors.slice(0, MAX_ERRORS).map((e) => ({ path: clip(e.path, 300), message: clip(e.message, 500) }));
   const more = errors.length > listed.length ? ` (and ${errors.length - listed.length} more)` : '';
-  const detail = clip(`The request is invalid: ${listed.map((e) => `${e.path} ${e.message}`).join('; ')}${more}`, MAX_DETAIL);
+  const detail = clip(
+    `The request is invalid: ${listed.map((e) => `${e.path} ${e.message}`).join('; ')}${more}`,
+    MAX_DETAIL,
+  );
   return new ProblemError(422, detail, { errors: listed });
 }
 
@@ -60,7 +67,9 @@ interface BodyParserError {
 }
 
 function isBodyParserError(err: unknown): err is BodyParserError {
-  return typeof err === 'object' && err !== null && typeof (err as BodyParserError).type === 'string' && 'status' in err;
+  return (
+    typeof err === 'object' && err !== null && typeof (err as BodyParserError).type === 'string' && 'status' in err
+  );
 }
 
 function isValidatorError(err: unknown): err is ValidatorError {
@@ -128,13 +137,22 @@ function problemBody(status: number, detail: string, instance: string, errors?: 
 function asUriReference(path: string): string {
   return path
     .replace(/%(?![0-9A-Fa-f]{2})/g, '%25')
-    .replace(/[^A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]/gu, (c) => (c.isWellFormed() ? encodeURIComponent(c) : '%EF%BF%BD'));
+    .replace(/[^A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]/gu, (c) =>
+      c.isWellFormed() ? encodeURIComponent(c) : '%EF%BF%BD',
+    );
 }
 
 /** Other 4xx errors from Express's own stack (http-errors with `expose`): keep their status and message. */
 function isClientHttpError(err: unknown): err is { status: number; message: string; expose: true } {
   const e = err as { status?: unknown; expose?: unknown };
-  return typeof e === 'object' && e !== null && e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    e.expose === true &&
+    typeof e.status === 'number' &&
+    e.status >= 400 &&
+    e.status < 500
+  );
 }
 
 /** The problem an error stands for, or undefined when it is unexpected (a 500). */

@@ -7,17 +7,20 @@ export type OperationId = keyof operations;
 
 type Operation<K extends OperationId> = operations[K];
 
-type PathParams<K extends OperationId> = Operation<K>['parameters'] extends { path: infer P } ? P : Record<string, never>;
+type PathParams<K extends OperationId> = Operation<K>['parameters'] extends { path: infer P }
+  ? P
+  : Record<string, never>;
 
 type QueryParams<K extends OperationId> = Operation<K>['parameters'] extends { query?: infer Q }
   ? Exclude<Q, undefined>
   : Record<string, never>;
 
-type RequestBody<K extends OperationId> = Operation<K> extends {
-  requestBody: { content: { 'application/json': infer B } };
-}
-  ? B
-  : undefined;
+type RequestBody<K extends OperationId> =
+  Operation<K> extends {
+    requestBody: { content: { 'application/json': infer B } };
+  }
+    ? B
+    : undefined;
 
 /** Every JSON success or error body the operation documents (problem+json is written by the error middleware). */
 type ResponseBody<K extends OperationId> = {

@@ -18,7 +18,16 @@ export function decodeCursor(cursor: string): TaskPosition {
   const [iso, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
   // Exactly what encodeCursor writes, in years PostgreSQL can hold (it has no year 0, nor ±275760).
-  if (rest.length > 0 || !id || !UUID.test(id) || !iso || !ISO_MS.test(iso) || iso < '0001' || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
+  if (
+    rest.length > 0 ||
+    !id ||
+    !UUID.test(id) ||
+    !iso ||
+    !ISO_MS.test(iso) ||
+    iso < '0001' ||
+    Number.isNaN(createdAt.getTime()) ||
+    createdAt.toISOString() !== iso
+  ) {
     throw validationProblem([{ path: '/query/cursor', message: 'is not a cursor this service issued' }]);
   }
   return { createdAt, id };

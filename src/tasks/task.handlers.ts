@@ -35,7 +35,7 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
         const next = new URLSearchParams({ limit: String(limit) });
         if (completed !== undefined) next.set('completed', String(completed));
         next.set('cursor', encodeCursor(page.next));
-        res.links({ next: `${req.originalUrl.split('?')[0]}?${next}` });
+        res.links({ next: `${req.originalUrl.split('?')[0]}?${next.toString()}` });
       }
       res.json(page.tasks.map(toApiTask));
     },

@@ -24,7 +24,7 @@ export async function launchChromium(): Promise<Browser> {
   } catch {
     throw new Error(
       `The browser tests need Chromium, and there is no executable at ${CHROMIUM_PATH}.\n` +
-        '  Install Debian\'s: sudo apt-get install chromium\n' +
+        "  Install Debian's: sudo apt-get install chromium\n" +
         '  or point CHROMIUM_PATH at a Chromium binary. (These tests never download a browser.)',
     );
   }
@@ -47,14 +47,18 @@ export async function watchForProblems(page: Page, origin: string): Promise<stri
     },
   );
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()} (at ${message.location().url || 'unknown'})`);
+    if (message.type() === 'error')
+      problems.push(`console error: ${message.text()} (at ${message.location().url || 'unknown'})`);
   });
   page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
   page.on('requestfailed', (request) =>
-    problems.push(`request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? 'unknown error'})`),
+    problems.push(
+      `request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? 'unknown error'})`,
+    ),
   );
   page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
+    if (response.status() >= 400)
+      problems.push(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
   });
   return problems;
 }

@@ -89,16 +89,22 @@ export class SwaggerUiPage {
     const read = async () =>
       (
         await rows.evaluateAll((trs) =>
-          trs.map((tr) => ({ name: tr.getAttribute('data-param-name') ?? '', in: tr.getAttribute('data-param-in') ?? '' })),
+          trs.map((tr) => ({
+            name: tr.getAttribute('data-param-name') ?? '',
+            in: tr.getAttribute('data-param-in') ?? '',
+          })),
         )
       ).sort(byNameAndPlace);
     const want = [...expected].sort(byNameAndPlace);
-    const selectors = want.map((p) => `table.parameters > tbody > tr[data-param-name="${p.name}"][data-param-in="${p.in}"]`);
+    const selectors = want.map(
+      (p) => `table.parameters > tbody > tr[data-param-name="${p.name}"][data-param-in="${p.in}"]`,
+    );
     const block = await this.operation(operationId).elementHandle();
     await this.page
       .waitForFunction(
         ({ block, selectors, count }) =>
-          block.querySelectorAll('table.parameters > tbody > tr').length === count && selectors.every((s) => block.querySelector(s)),
+          block.querySelectorAll('table.parameters > tbody > tr').length === count &&
+          selectors.every((s) => block.querySelector(s)),
         { block, selectors, count: want.length },
         { timeout: 5_000 },
       )
@@ -124,7 +130,9 @@ export class SwaggerUiPage {
       await block.locator('textarea.body-param__text').fill(JSON.stringify(input.body, null, 2));
     }
     const [response] = await Promise.all([
-      this.page.waitForResponse((r) => r.request().resourceType() === 'fetch' && new URL(r.url()).pathname.startsWith('/api/')),
+      this.page.waitForResponse(
+        (r) => r.request().resourceType() === 'fetch' && new URL(r.url()).pathname.startsWith('/api/'),
+      ),
       block.getByRole('button', { name: 'Execute' }).click(),
     ]);
     const live = block.locator('.live-responses-table tr.response');

@@ -72,7 +72,11 @@ describe('Swagger UI at /docs', () => {
     // createTask is the first operation this page opens: what it shows must not depend on that.
     await docs.expand('createTask');
     const declared = operation('createTask').parameters.map((p) => ({ name: String(p.name), in: String(p.in) }));
-    assert.deepEqual(await docs.parametersShown('createTask', declared), declared, 'createTask shows the parameters the spec declares');
+    assert.deepEqual(
+      await docs.parametersShown('createTask', declared),
+      declared,
+      'createTask shows the parameters the spec declares',
+    );
 
     const { response, shown } = await docs.tryItOut('createTask', { path: { user_id: userId }, body });
 
@@ -104,7 +108,10 @@ describe('Swagger UI at /docs', () => {
     docs = await SwaggerUiPage.open(page, api.url);
     await page.locator('.swagger-ui .auth-wrapper button.authorize.locked').waitFor();
     await docs.expand('createTask');
-    const { response, shown } = await docs.tryItOut('createTask', { path: { user_id: userId }, body: { title: 'After a reload' } });
+    const { response, shown } = await docs.tryItOut('createTask', {
+      path: { user_id: userId },
+      body: { title: 'After a reload' },
+    });
     assert.equal(await response.request().headerValue('authorization'), `Bearer ${token}`);
     assert.equal(shown.status, 201);
     assert.deepEqual(problems, []);

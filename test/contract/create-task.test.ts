@@ -19,7 +19,10 @@ describe('createTask', () => {
 
   async function rejects(userId: string, body: unknown, init?: RequestInit) {
     const res = await api.raw(`/api/${userId}/tasks`, init ?? json(body));
-    return { status: res.status, problem: (await res.json()) as { detail: string; errors?: { path: string; message: string }[] } };
+    return {
+      status: res.status,
+      problem: (await res.json()) as { detail: string; errors?: { path: string; message: string }[] },
+    };
   }
 
   test('creating a task answers 201 with the whole task, a Location header and UTC timestamps', async () => {
@@ -98,14 +101,20 @@ describe('createTask', () => {
     assert.equal(ok.data?.description?.length, 1000);
     const { status, problem } = await rejects(userId, { title: 't', description: 'd'.repeat(1001) });
     assert.equal(status, 422);
-    assert.deepEqual(problem.errors?.map((e) => e.path), ['/body/description']);
+    assert.deepEqual(
+      problem.errors?.map((e) => e.path),
+      ['/body/description'],
+    );
     assert.equal((await listOf(userId))?.length, 1);
   });
 
   test('a title of only white space answers 422', async () => {
     const { status, problem } = await rejects(newUserId(), { title: ' \t\n ' });
     assert.equal(status, 422);
-    assert.deepEqual(problem.errors?.map((e) => e.path), ['/body/title']);
+    assert.deepEqual(
+      problem.errors?.map((e) => e.path),
+      ['/body/title'],
+    );
   });
 
   test('a missing title answers 422 naming /body/title', async () => {
@@ -119,7 +128,10 @@ describe('createTask', () => {
     for (const title of [null, 123, true, ['a'], { a: 1 }]) {
       const { status, problem } = await rejects(userId, { title });
       assert.equal(status, 422, `title ${JSON.stringify(title)}`);
-      assert.deepEqual(problem.errors?.map((e) => e.path), ['/body/title']);
+      assert.deepEqual(
+        problem.errors?.map((e) => e.path),
+        ['/body/title'],
+      );
     }
     const { status } = await rejects(userId, { title: 't', description: 5 });
     assert.equal(status, 422);
@@ -142,7 +154,10 @@ describe('createTask', () => {
   test('a NUL character in the title answers 422 rather than failing in the database', async () => {
     const { status, problem } = await rejects(newUserId(), { title: 'a\u0000b' });
     assert.equal(status, 422);
-    assert.deepEqual(problem.errors?.map((e) => e.path), ['/body/title']);
+    assert.deepEqual(
+      problem.errors?.map((e) => e.path),
+      ['/body/title'],
+    );
   });
 
   test('a body that is not a JSON object answers 422', async () => {
@@ -153,17 +168,26 @@ describe('createTask', () => {
   });
 
   test('a 255-character user id is accepted; 256 answers 422 (the replaced service answered 500)', async () => {
-    const ok = await api.client.POST('/api/{user_id}/tasks', { params: { path: { user_id: 'u'.repeat(255) } }, body: { title: 't' } });
+    const ok = await api.client.POST('/api/{user_id}/tasks', {
+      params: { path: { user_id: 'u'.repeat(255) } },
+      body: { title: 't' },
+    });
     assert.equal(ok.response.status, 201);
     const { status, problem } = await rejects('u'.repeat(256), { title: 't' });
     assert.equal(status, 422);
-    assert.deepEqual(problem.errors?.map((e) => e.path), ['/params/user_id']);
+    assert.deepEqual(
+      problem.errors?.map((e) => e.path),
+      ['/params/user_id'],
+    );
   });
 
   test('a user id with characters outside its pattern answers 422', async () => {
     const { status, problem } = await rejects(encodeURIComponent('bob@example.com'), { title: 't' });
     assert.equal(status, 422);
-    assert.deepEqual(problem.errors?.map((e) => e.path), ['/params/user_id']);
+    assert.deepEqual(
+      problem.errors?.map((e) => e.path),
+      ['/params/user_id'],
+    );
   });
 
   test('malformed JSON answers 400 with a problem', async () => {

@@ -4,7 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import { migrate } from '../../src/db/migrate.ts';
 import { ReadinessCheck } from '../../src/health/readiness.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startServerWithOwnDatabase, startTestServer, usingPostgresServer, type TestServer } from '../support/server.ts';
+import {
+  startServerWithOwnDatabase,
+  startTestServer,
+  usingPostgresServer,
+  type TestServer,
+} from '../support/server.ts';
 
 describe('health probes', () => {
   let api: TestServer;
@@ -42,7 +47,9 @@ describe('health probes', () => {
     }) as typeof connection.execute;
     try {
       await sleep(1100); // past the answer the earlier test left
-      const answers = await Promise.all(Array.from({ length: 50 }, () => api.raw('/health/ready', undefined, { anonymous: true })));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => api.raw('/health/ready', undefined, { anonymous: true })),
+      );
       assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
       assert.equal(queries, 1, '50 probes at once share one query');
     } finally {
@@ -54,7 +61,10 @@ describe('health probes', () => {
     const res = await api.raw('/health/ready?verbose=1', undefined, { anonymous: true });
     assert.equal(res.status, 422);
     const body = (await res.json()) as { errors: { path: string }[] };
-    assert.deepEqual(body.errors.map((e) => e.path), ['/query/verbose']);
+    assert.deepEqual(
+      body.errors.map((e) => e.path),
+      ['/query/verbose'],
+    );
   });
 
   test('a probe with another method answers 405 with Allow: GET', async () => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { json, newUserId, startServerWithOwnDatabase, startTestServer, tokenFor, type TestServer } from '../support/server.ts';
+import {
+  json,
+  newUserId,
+  startServerWithOwnDatabase,
+  startTestServer,
+  tokenFor,
+  type TestServer,
+} from '../support/server.ts';
 
 describe('errors outside any one operation', () => {
   let api: TestServer;

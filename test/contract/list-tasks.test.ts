@@ -10,7 +10,10 @@ describe('listTasks', () => {
   after(() => api.close());
 
   async function create(userId: string, title: string, completed = false) {
-    const { data } = await api.client.POST('/api/{user_id}/tasks', { params: { path: { user_id: userId } }, body: { title, completed } });
+    const { data } = await api.client.POST('/api/{user_id}/tasks', {
+      params: { path: { user_id: userId } },
+      body: { title, completed },
+    });
     assert.ok(data);
     return data;
   }
@@ -30,7 +33,9 @@ describe('listTasks', () => {
   }
 
   test('a user with no tasks gets an empty array and no Link header', async () => {
-    const { data, response } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: newUserId() } } });
+    const { data, response } = await api.client.GET('/api/{user_id}/tasks', {
+      params: { path: { user_id: newUserId() } },
+    });
     assert.deepEqual(data, []);
     assert.equal(response.headers.get('link'), null);
   });
@@ -81,7 +86,10 @@ describe('listTasks', () => {
     const userId = newUserId();
     await Promise.all(Array.from({ length: 101 }, (_, i) => create(userId, `task ${i}`)));
     const pages = await allPages(`/api/${userId}/tasks`);
-    assert.deepEqual(pages.map((p) => p.length), [100, 1]);
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [100, 1],
+    );
     assert.equal(new Set(pages.flat()).size, 101);
   });
 
@@ -93,7 +101,10 @@ describe('listTasks', () => {
     assert.ok(next);
     await create(userId, 't4');
     const rest = await api.raw(next);
-    assert.deepEqual(((await rest.json()) as { title: string }[]).map((t) => t.title), ['t1']);
+    assert.deepEqual(
+      ((await rest.json()) as { title: string }[]).map((t) => t.title),
+      ['t1'],
+    );
   });
 
   test('limit outside 1..500 or not a number answers 422 naming /query/limit', async () => {

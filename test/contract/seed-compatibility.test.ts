@@ -28,7 +28,15 @@ describe("a seed client's whole session still works", () => {
     const created = await api.raw(base, json({ title: '  Buy milk  ', description: 'Two litres' }));
     assert.equal(created.status, 201);
     const task = (await created.json()) as SeedTask;
-    assert.deepEqual(Object.keys(task).sort(), ['completed', 'created_at', 'description', 'id', 'title', 'updated_at', 'user_id']);
+    assert.deepEqual(Object.keys(task).sort(), [
+      'completed',
+      'created_at',
+      'description',
+      'id',
+      'title',
+      'updated_at',
+      'user_id',
+    ]);
     assert.equal(task.title, 'Buy milk');
     assert.equal(task.user_id, user);
     assert.equal(task.completed, false);
@@ -36,14 +44,21 @@ describe("a seed client's whole session still works", () => {
 
     const other = (await (await api.raw(base, json({ title: 'Walk the dog' }))).json()) as SeedTask;
     const list = (await (await api.raw(base)).json()) as SeedTask[];
-    assert.deepEqual(list.map((t) => t.id), [other.id, task.id], 'newest first');
+    assert.deepEqual(
+      list.map((t) => t.id),
+      [other.id, task.id],
+      'newest first',
+    );
 
     const got = (await (await api.raw(`${base}/${task.id.toUpperCase()}`)).json()) as SeedTask;
     assert.deepEqual(got, task);
 
     const updated = await api.raw(`${base}/${task.id}`, json({ description: null, completed: true }, 'PUT'));
     assert.equal(updated.status, 200);
-    assert.deepEqual({ ...((await updated.json()) as SeedTask), updated_at: '' }, { ...task, description: null, completed: true, updated_at: '' });
+    assert.deepEqual(
+      { ...((await updated.json()) as SeedTask), updated_at: '' },
+      { ...task, description: null, completed: true, updated_at: '' },
+    );
 
     const toggled = await api.raw(`${base}/${task.id}/complete`, { method: 'PATCH' });
     assert.equal(toggled.status, 200);

@@ -7,7 +7,8 @@ import { schemaValidator, specDocument } from '../support/contract.ts';
 
 type Json = Record<string, unknown>;
 
-type Kind = 'media example' | 'media examples' | 'component example' | 'parameter example' | 'header example' | 'schema examples';
+type Kind =
+  'media example' | 'media examples' | 'component example' | 'parameter example' | 'header example' | 'schema examples';
 
 interface Visited {
   pointer: string;
@@ -21,11 +22,24 @@ interface BadExample {
 
 const isObject = (node: unknown): node is Json => typeof node === 'object' && node !== null && !Array.isArray(node);
 const escape = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
-const child = (pointer: string, ...keys: (string | number)[]) => `${pointer}${keys.map((k) => `/${escape(String(k))}`).join('')}`;
+const child = (pointer: string, ...keys: (string | number)[]) =>
+  `${pointer}${keys.map((k) => `/${escape(String(k))}`).join('')}`;
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 // Keywords whose value is a schema, a map of schemas or a list of schemas (JSON Schema 2020-12).
-const SUBSCHEMA = ['additionalProperties', 'items', 'not', 'if', 'then', 'else', 'contains', 'propertyNames', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema'];
+const SUBSCHEMA = [
+  'additionalProperties',
+  'items',
+  'not',
+  'if',
+  'then',
+  'else',
+  'contains',
+  'propertyNames',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+];
 const SUBSCHEMA_MAPS = ['properties', 'patternProperties', 'dependentSchemas', '$defs'];
 const SUBSCHEMA_LISTS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
 
@@ -57,7 +71,14 @@ function checkExamples(document: Json): { visited: Visited[]; bad: BadExample[] 
     return { node: current, ...(via ? { via } : {}) };
   }
 
-  function check(value: unknown, schema: unknown, schemaPointer: string, pointer: string, kind: Kind, via?: string): void {
+  function check(
+    value: unknown,
+    schema: unknown,
+    schemaPointer: string,
+    pointer: string,
+    kind: Kind,
+    via?: string,
+  ): void {
     visited.push({ pointer, kind });
     if (schema === undefined) {
       bad.push({ pointer, errors: 'has an example but no schema to check it against' });
@@ -66,7 +87,9 @@ function checkExamples(document: Json): { visited: Visited[]; bad: BadExample[] 
     // Compiled once per schema location; $refs inside resolve against the spec's components.
     const validate = schemaValidator(schema, `example-check:${schemaPointer}`);
     if (!validate(value)) {
-      const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`).join('; ');
+      const errors = (validate.errors ?? [])
+        .map((e) => `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}`)
+        .join('; ');
       bad.push({ pointer: via ? `${pointer} (→ ${via})` : pointer, errors });
     }
   }
@@ -99,12 +122,15 @@ function checkExamples(document: Json): { visited: Visited[]; bad: BadExample[] 
       return;
     }
     if (Array.isArray(schema.examples)) {
-      schema.examples.forEach((value, i) => check(value, schema, pointer, child(pointer, 'examples', i), 'schema examples'));
+      schema.examples.forEach((value, i) =>
+        check(value, schema, pointer, child(pointer, 'examples', i), 'schema examples'),
+      );
     }
     if ('example' in schema) check(schema.example, schema, pointer, child(pointer, 'example'), 'schema examples');
     for (const key of SUBSCHEMA) if (key in schema) walkSchema(schema[key], child(pointer, key));
     for (const key of SUBSCHEMA_MAPS) {
-      for (const [name, sub] of Object.entries(isObject(schema[key]) ? schema[key] : {})) walkSchema(sub, child(pointer, key, name));
+      for (const [name, sub] of Object.entries(isObject(schema[key]) ? schema[key] : {}))
+        walkSchema(sub, child(pointer, key, name));
     }
     for (const key of SUBSCHEMA_LISTS) {
       if (Array.isArray(schema[key])) schema[key].forEach((sub, i) => walkSchema(sub, child(pointer, key, i)));
@@ -137,7 +163,8 @@ function checkExamples(document: Json): { visited: Visited[]; bad: BadExample[] 
   }
 
   function walkParameters(parameters: unknown, pointer: string): void {
-    if (Array.isArray(parameters)) parameters.forEach((p, i) => walkParameterOrHeader(p, child(pointer, i), 'parameter example'));
+    if (Array.isArray(parameters))
+      parameters.forEach((p, i) => walkParameterOrHeader(p, child(pointer, i), 'parameter example'));
   }
 
   function walkRequestBody(body: unknown, pointer: string): void {
@@ -174,20 +201,28 @@ function checkExamples(document: Json): { visited: Visited[]; bad: BadExample[] 
   for (const [path, item] of entries(document.paths)) walkPathItem(item, child('', 'paths', path));
   for (const [name, item] of entries(document.webhooks)) walkPathItem(item, child('', 'webhooks', name));
   const components = isObject(document.components) ? document.components : {};
-  for (const [name, schema] of entries(components.schemas)) walkSchema(schema, child('', 'components', 'schemas', name));
-  for (const [name, p] of entries(components.parameters)) walkParameterOrHeader(p, child('', 'components', 'parameters', name), 'parameter example');
-  for (const [name, h] of entries(components.headers)) walkParameterOrHeader(h, child('', 'components', 'headers', name), 'header example');
-  for (const [name, body] of entries(components.requestBodies)) walkRequestBody(body, child('', 'components', 'requestBodies', name));
-  for (const [name, response] of entries(components.responses)) walkResponse(response, child('', 'components', 'responses', name));
-  for (const [name, item] of entries(components.pathItems)) walkPathItem(item, child('', 'components', 'pathItems', name));
+  for (const [name, schema] of entries(components.schemas))
+    walkSchema(schema, child('', 'components', 'schemas', name));
+  for (const [name, p] of entries(components.parameters))
+    walkParameterOrHeader(p, child('', 'components', 'parameters', name), 'parameter example');
+  for (const [name, h] of entries(components.headers))
+    walkParameterOrHeader(h, child('', 'components', 'headers', name), 'header example');
+  for (const [name, body] of entries(components.requestBodies))
+    walkRequestBody(body, child('', 'components', 'requestBodies', name));
+  for (const [name, response] of entries(components.responses))
+    walkResponse(response, child('', 'components', 'responses', name));
+  for (const [name, item] of entries(components.pathItems))
+    walkPathItem(item, child('', 'components', 'pathItems', name));
   for (const [name, callback] of entries(components.callbacks)) {
-    for (const [expression, item] of entries(callback)) walkPathItem(item, child('', 'components', 'callbacks', name, expression));
+    for (const [expression, item] of entries(callback))
+      walkPathItem(item, child('', 'components', 'callbacks', name, expression));
   }
   // A component example is checked through the media types that use it; one that none uses would
   // never be checked (nor shown anywhere).
   for (const [name] of entries(components.examples)) {
     const ref = `#${child('', 'components', 'examples', name)}`;
-    if (!usedComponentExamples.has(ref)) bad.push({ pointer: ref.slice(1), errors: 'is used by no media type, so it is never checked' });
+    if (!usedComponentExamples.has(ref))
+      bad.push({ pointer: ref.slice(1), errors: 'is used by no media type, so it is never checked' });
   }
   return { visited, bad };
 }
@@ -204,10 +239,14 @@ describe('examples in the spec', () => {
   test('the check really visits the examples: more than 20, and every kind the spec uses', () => {
     assert.ok(visited.length > 20, `only ${visited.length} examples visited`);
     const kinds = new Set(visited.map((v) => v.kind));
-    assert.deepEqual(
-      [...kinds].sort(),
-      ['component example', 'header example', 'media example', 'media examples', 'parameter example', 'schema examples'],
-    );
+    assert.deepEqual([...kinds].sort(), [
+      'component example',
+      'header example',
+      'media example',
+      'media examples',
+      'parameter example',
+      'schema examples',
+    ]);
   });
 
   test('a broken example is reported by its JSON pointer, wherever it sits', () => {
@@ -223,21 +262,33 @@ describe('examples in the spec', () => {
     at(broken.components.schemas, 'Title').examples = ['Buy milk', ' \t '];
     at(broken.components.responses, 'TaskNotFound', 'content', 'application/problem+json', 'example').status = 200;
     at(broken.paths, '/api/{user_id}/tasks', 'post', 'responses', '201', 'headers', 'Location').example = 42;
-    at(broken.paths, '/api/{user_id}/tasks', 'post', 'requestBody', 'content', 'application/json', 'examples', 'minimal').value = {
+    at(
+      broken.paths,
+      '/api/{user_id}/tasks',
+      'post',
+      'requestBody',
+      'content',
+      'application/json',
+      'examples',
+      'minimal',
+    ).value = {
       title: 'Buy milk',
       colour: 'red',
     };
     broken.components.examples.Orphan = { summary: 'Used nowhere', value: { title: 'never checked' } };
     const { bad: found } = checkExamples(broken);
-    assert.deepEqual(found.map((b) => b.pointer).sort(), [
-      '/components/examples/Orphan',
-      '/components/parameters/Limit/example',
-      '/components/responses/TaskNotFound/content/application~1problem+json/example',
-      '/components/schemas/Title/examples/1',
-      '/paths/~1api~1{user_id}~1tasks~1{task_id}/get/responses/200/content/application~1json/examples/task/value (→ #/components/examples/NewTask)',
-      '/paths/~1api~1{user_id}~1tasks/post/requestBody/content/application~1json/examples/minimal/value',
-      '/paths/~1api~1{user_id}~1tasks/post/responses/201/content/application~1json/examples/created/value (→ #/components/examples/NewTask)',
-      '/paths/~1api~1{user_id}~1tasks/post/responses/201/headers/Location/example',
-    ].sort());
+    assert.deepEqual(
+      found.map((b) => b.pointer).sort(),
+      [
+        '/components/examples/Orphan',
+        '/components/parameters/Limit/example',
+        '/components/responses/TaskNotFound/content/application~1problem+json/example',
+        '/components/schemas/Title/examples/1',
+        '/paths/~1api~1{user_id}~1tasks~1{task_id}/get/responses/200/content/application~1json/examples/task/value (→ #/components/examples/NewTask)',
+        '/paths/~1api~1{user_id}~1tasks/post/requestBody/content/application~1json/examples/minimal/value',
+        '/paths/~1api~1{user_id}~1tasks/post/responses/201/content/application~1json/examples/created/value (→ #/components/examples/NewTask)',
+        '/paths/~1api~1{user_id}~1tasks/post/responses/201/headers/Location/example',
+      ].sort(),
+    );
   });
 });

@@ -58,7 +58,10 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const res = await api.raw(`/api/${newUserId()}/tasks/42`);
       assert.equal(res.status, 422);
       const problem = (await res.json()) as { errors: { path: string }[] };
-      assert.deepEqual(problem.errors.map((e) => e.path), ['/params/task_id']);
+      assert.deepEqual(
+        problem.errors.map((e) => e.path),
+        ['/params/task_id'],
+      );
     });
   });
 
@@ -67,7 +70,10 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const userId = newUserId();
       const task = await create(userId, { title: 'Buy milk', description: 'Two litres' });
       await sleep(5);
-      const { data, response } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', { ...path(userId, task.id), body: { title: '  Buy oat milk ' } });
+      const { data, response } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', {
+        ...path(userId, task.id),
+        body: { title: '  Buy oat milk ' },
+      });
       assert.equal(response.status, 200);
       assert.ok(data);
       assert.deepEqual(data, { ...task, title: 'Buy oat milk', updated_at: data.updated_at });
@@ -78,7 +84,10 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
     test('description null clears the description', async () => {
       const userId = newUserId();
       const task = await create(userId, { title: 't', description: 'd' });
-      const { data } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', { ...path(userId, task.id), body: { description: null } });
+      const { data } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', {
+        ...path(userId, task.id),
+        body: { description: null },
+      });
       assert.equal(data?.description, null);
       assert.equal(data?.title, 't');
     });
@@ -87,7 +96,10 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const userId = newUserId();
       const task = await create(userId);
       for (const completed of [true, true, false]) {
-        const { data } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', { ...path(userId, task.id), body: { completed } });
+        const { data } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', {
+          ...path(userId, task.id),
+          body: { completed },
+        });
         assert.equal(data?.completed, completed);
       }
     });
@@ -108,14 +120,20 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const res = await api.raw(`/api/${userId}/tasks/${task.id}`, json({ title: null }, 'PUT'));
       assert.equal(res.status, 422);
       const problem = (await res.json()) as { errors: { path: string }[] };
-      assert.deepEqual(problem.errors.map((e) => e.path), ['/body/title']);
+      assert.deepEqual(
+        problem.errors.map((e) => e.path),
+        ['/body/title'],
+      );
       assert.deepEqual((await get(userId, task.id)).data, task);
     });
 
     test('a 201-character title answers 422 and the task keeps its title', async () => {
       const userId = newUserId();
       const task = await create(userId);
-      const res = await api.raw(`/api/${userId}/tasks/${task.id}`, json({ title: 'x'.repeat(201), completed: 'yes' }, 'PUT'));
+      const res = await api.raw(
+        `/api/${userId}/tasks/${task.id}`,
+        json({ title: 'x'.repeat(201), completed: 'yes' }, 'PUT'),
+      );
       assert.equal(res.status, 422);
       const problem = (await res.json()) as { errors: { path: string }[] };
       assert.deepEqual(problem.errors.map((e) => e.path).sort(), ['/body/completed', '/body/title']);
@@ -128,7 +146,12 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const res = await api.raw(`/api/${userId}/tasks/${task.id}`, json({ ...task, title: 'new' }, 'PUT'));
       assert.equal(res.status, 422);
       const problem = (await res.json()) as { errors: { path: string }[] };
-      assert.deepEqual(problem.errors.map((e) => e.path).sort(), ['/body/created_at', '/body/id', '/body/updated_at', '/body/user_id']);
+      assert.deepEqual(problem.errors.map((e) => e.path).sort(), [
+        '/body/created_at',
+        '/body/id',
+        '/body/updated_at',
+        '/body/user_id',
+      ]);
     });
 
     test("updating another user's task answers 404 and leaves it alone", async () => {
@@ -156,7 +179,9 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const userId = newUserId();
       const task = await create(userId);
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => api.client.PATCH('/api/{user_id}/tasks/{task_id}/complete', path(userId, task.id))),
+        Array.from({ length: 10 }, () =>
+          api.client.PATCH('/api/{user_id}/tasks/{task_id}/complete', path(userId, task.id)),
+        ),
       );
       assert.ok(results.every((r) => r.response.status === 200));
       assert.equal(results.filter((r) => r.data?.completed).length, 5);
@@ -172,7 +197,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
   });
 
   describe('deleteTask', () => {
-    test('answers 200 with the seed\'s confirmation body, after which the task is gone', async () => {
+    test("answers 200 with the seed's confirmation body, after which the task is gone", async () => {
       const userId = newUserId();
       const task = await create(userId);
       const { data, response } = await api.client.DELETE('/api/{user_id}/tasks/{task_id}', path(userId, task.id));

@@ -39,7 +39,7 @@ function jsonType(value: unknown): string {
 export function validatorFor(input: unknown): (value: unknown) => boolean {
   const key = `fuzz:${JSON.stringify(input)}`;
   const validate = schemaValidator(input, key);
-  return (value) => validate(value) as boolean;
+  return (value) => validate(value);
 }
 
 /** What the server sees after JSON.stringify → JSON.parse (undefined members vanish, -0 is 0, …). */
@@ -123,7 +123,18 @@ export const ODD_UNICODE: readonly string[] = [
 ];
 
 export const oddUnicode = fc.constantFrom(...ODD_UNICODE);
-const whitespaceChar = fc.constantFrom(' ', '\t', '\n', '\r', '\u000b', '\u000c', '\u00a0', '\u2028', '\u3000', '\ufeff');
+const whitespaceChar = fc.constantFrom(
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\u000b',
+  '\u000c',
+  '\u00a0',
+  '\u2028',
+  '\u3000',
+  '\ufeff',
+);
 
 /** One "character" of generated text: mostly printable ASCII, with white space, any code point, and odd Unicode. */
 export const textUnit: fc.Arbitrary<string> = fc.oneof(
@@ -134,7 +145,8 @@ export const textUnit: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: oddUnicode },
 );
 
-export const text = (minLength = 0, maxLength = 30): fc.Arbitrary<string> => fc.string({ unit: textUnit, minLength, maxLength });
+export const text = (minLength = 0, maxLength = 30): fc.Arbitrary<string> =>
+  fc.string({ unit: textUnit, minLength, maxLength });
 
 // ---------------------------------------------------------------------------------------------
 // Valid values
@@ -211,7 +223,11 @@ function validString(schema: Schema): fc.Arbitrary<string> {
       sources.push(fc.mixedCase(fc.uuid()));
       break;
     case 'date-time':
-      sources.push(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()));
+      sources.push(
+        fc
+          .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2999-12-31T23:59:59Z'), noInvalidDate: true })
+          .map((d) => d.toISOString()),
+      );
       break;
     case 'uri-reference':
       sources.push(fc.webPath(), fc.constant('about:blank'));
@@ -230,7 +246,13 @@ function validString(schema: Schema): fc.Arbitrary<string> {
     edges.length > 0 && (schema.minLength !== undefined || max !== undefined)
       ? fc.oneof(
           { weight: 4, arbitrary: base },
-          { weight: 1, arbitrary: fc.tuple(base, fc.constantFrom(...edges)).map(([s, n]) => repeatTo(s, n)).filter(accepts) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .tuple(base, fc.constantFrom(...edges))
+              .map(([s, n]) => repeatTo(s, n))
+              .filter(accepts),
+          },
         )
       : base;
   validStrings.set(key, arb);
@@ -244,9 +266,10 @@ function validObject(schema: Schema): fc.Arbitrary<Json> {
   for (const [name, propSchema] of Object.entries(properties)) {
     const resolved = resolveRef<Schema>(propSchema);
     // A default may be sent explicitly, as well as left out (fc.record leaves optional keys out).
-    model[name] = 'default' in resolved ? fc.oneof(fc.constant(resolved.default), validValue(resolved)) : validValue(resolved);
+    model[name] =
+      'default' in resolved ? fc.oneof(fc.constant(resolved.default), validValue(resolved)) : validValue(resolved);
   }
-  return fc.record(model, { requiredKeys: required.filter((k) => k in model) }) as fc.Arbitrary<Json>;
+  return fc.record(model, { requiredKeys: required.filter((k) => k in model) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,9 +307,11 @@ export function invalidValue(input: unknown): fc.Arbitrary<unknown> {
   const strategies: fc.Arbitrary<unknown>[] = [anyJson];
   if ('const' in schema || Array.isArray(schema.enum)) strategies.push(text(), fc.integer());
   if (types.includes('string')) strategies.push(...stringBreakers(schema));
-  if (types.includes('integer') || types.includes('number')) strategies.push(...numberBreakers(schema, !types.includes('number')));
+  if (types.includes('integer') || types.includes('number'))
+    strategies.push(...numberBreakers(schema, !types.includes('number')));
   if (types.includes('object')) strategies.push(...objectBreakers(schema));
-  if (types.includes('array')) strategies.push(fc.array(invalidValue(schema.items ?? {}), { minLength: 1, maxLength: 3 }));
+  if (types.includes('array'))
+    strategies.push(fc.array(invalidValue(schema.items ?? {}), { minLength: 1, maxLength: 3 }));
   return fc.oneof(...strategies).filter((v) => v !== undefined && !accepts(wire(v)));
 }
 
@@ -298,35 +323,39 @@ function stringBreakers(schema: Schema): fc.Arbitrary<unknown>[] {
   if (min > 0) out.push(text(0, min - 1), fc.constant(''));
   if (max !== undefined) {
     // Just over the limit, by a few code points (of any width).
-    out.push(fc.tuple(valid, textUnit, fc.integer({ min: 1, max: 5 })).map(([s, pad, k]) => repeatTo(s || pad, max + k)));
+    out.push(
+      fc.tuple(valid, textUnit, fc.integer({ min: 1, max: 5 })).map(([s, pad, k]) => repeatTo(s || pad, max + k)),
+    );
   }
   // Huge: sometimes under the body limit, sometimes over it (multi-byte characters count more).
   out.push(
-    fc.tuple(fc.constantFrom('x', ' ', 'é', '😀', '\ud800', '\u0000'), fc.integer({ min: 1_000, max: 24_000 })).map(([c, n]) => c.repeat(n)),
+    fc
+      .tuple(fc.constantFrom('x', ' ', 'é', '😀', '\ud800', '\u0000'), fc.integer({ min: 1_000, max: 24_000 }))
+      .map(([c, n]) => c.repeat(n)),
   );
   // Only white space, and valid strings with one odd character inserted.
   out.push(fc.string({ unit: whitespaceChar, minLength: 1, maxLength: Math.max(1, Math.min(max ?? 10, 10)) }));
   out.push(
-    fc
-      .tuple(valid, fc.nat(), fc.oneof(oddUnicode, textUnit))
-      .map(([s, at, c]) => {
-        const cps = [...s];
-        const i = cps.length === 0 ? 0 : at % (cps.length + 1);
-        return [...cps.slice(0, i), c, ...cps.slice(i)].join('');
-      }),
+    fc.tuple(valid, fc.nat(), fc.oneof(oddUnicode, textUnit)).map(([s, at, c]) => {
+      const cps = [...s];
+      const i = cps.length === 0 ? 0 : at % (cps.length + 1);
+      return [...cps.slice(0, i), c, ...cps.slice(i)].join('');
+    }),
   );
   if (schema.format === 'uuid' || patternOf(schema)) {
     // Near misses of a valid value: one code point dropped, replaced or duplicated.
     out.push(
-      fc.tuple(valid, fc.nat(), fc.constantFrom('drop', 'replace', 'double'), fc.oneof(oddUnicode, textUnit)).map(([s, at, how, c]) => {
-        const cps = [...s];
-        if (cps.length === 0) return c;
-        const i = at % cps.length;
-        if (how === 'drop') cps.splice(i, 1);
-        else if (how === 'replace') cps[i] = c;
-        else cps.splice(i, 0, cps[i]!);
-        return cps.join('');
-      }),
+      fc
+        .tuple(valid, fc.nat(), fc.constantFrom('drop', 'replace', 'double'), fc.oneof(oddUnicode, textUnit))
+        .map(([s, at, how, c]) => {
+          const cps = [...s];
+          if (cps.length === 0) return c;
+          const i = at % cps.length;
+          if (how === 'drop') cps.splice(i, 1);
+          else if (how === 'replace') cps[i] = c;
+          else cps.splice(i, 0, cps[i]!);
+          return cps.join('');
+        }),
     );
   }
   return out;
@@ -342,7 +371,11 @@ function numberBreakers(schema: Schema, integer: boolean): fc.Arbitrary<unknown>
     fc.integer({ min, max }).map(String),
     fc.constantFrom('true', 'false', '', 'NaN', 'Infinity'),
   ];
-  if (integer) out.push(fc.integer({ min, max }).map((n) => n + 0.5), fc.double({ min, max, noNaN: true }).filter((n) => !Number.isInteger(n)));
+  if (integer)
+    out.push(
+      fc.integer({ min, max }).map((n) => n + 0.5),
+      fc.double({ min, max, noNaN: true }).filter((n) => !Number.isInteger(n)),
+    );
   return out;
 }
 
@@ -359,7 +392,16 @@ function objectBreakers(schema: Schema): fc.Arbitrary<unknown>[] {
     const unknownName = fc
       .oneof(
         fc.string({ minLength: 1, maxLength: 10 }),
-        fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'id', 'user_id', 'created_at', 'updated_at'),
+        fc.constantFrom(
+          '__proto__',
+          'constructor',
+          'prototype',
+          'toString',
+          'id',
+          'user_id',
+          'created_at',
+          'updated_at',
+        ),
         ...(names.length > 0
           ? [
               fc.constantFrom(...names).map((n) => n.toUpperCase()),
@@ -374,9 +416,17 @@ function objectBreakers(schema: Schema): fc.Arbitrary<unknown>[] {
   for (const name of names) edits.push(invalidValue(properties[name]).map((value) => ({ set: name, value })));
   if (edits.length === 0) return [];
   const apply = (obj: Json, edit: Edit): Json =>
-    'drop' in edit ? withoutMember(obj, edit.drop) : 'extra' in edit ? withMember(obj, edit.extra, edit.value) : withMember(obj, edit.set, edit.value);
+    'drop' in edit
+      ? withoutMember(obj, edit.drop)
+      : 'extra' in edit
+        ? withMember(obj, edit.extra, edit.value)
+        : withMember(obj, edit.set, edit.value);
   // One to three edits at once: every failure should be reported, none should slip through.
-  return [fc.tuple(valid, fc.array(fc.oneof(...edits), { minLength: 1, maxLength: 3 })).map(([obj, list]) => list.reduce(apply, obj))];
+  return [
+    fc
+      .tuple(valid, fc.array(fc.oneof(...edits), { minLength: 1, maxLength: 3 }))
+      .map(([obj, list]) => list.reduce(apply, obj)),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,13 +464,29 @@ export function malformedJson(validBody: fc.Arbitrary<unknown>): fc.Arbitrary<st
   return fc
     .oneof(
       fc.tuple(valid, fc.nat()).map(([t, at]) => t.slice(0, at % Math.max(1, t.length))),
-      fc.tuple(valid, fc.nat(), fc.constantFrom(',', '{', '}', '"', ':', '\\', '\u0000', "'", 'NaN', '//', ' x')).map(([t, at, c]) => {
-        const i = at % (t.length + 1);
-        return t.slice(0, i) + c + t.slice(i);
-      }),
+      fc
+        .tuple(valid, fc.nat(), fc.constantFrom(',', '{', '}', '"', ':', '\\', '\u0000', "'", 'NaN', '//', ' x'))
+        .map(([t, at, c]) => {
+          const i = at % (t.length + 1);
+          return t.slice(0, i) + c + t.slice(i);
+        }),
       valid.map((t) => t.replace(/"/g, "'")),
       valid.map((t) => (t.endsWith('}') ? `${t.slice(0, -1)},}` : `${t},`)),
-      fc.constantFrom('{', '[', 'tru', 'undefined', 'NaN', '{"a":}', '{a:1}', '/* */{}', '\u0000', ' ', '}{', '{"a":"\\x41"}', '{"a":"\\ud800'),
+      fc.constantFrom(
+        '{',
+        '[',
+        'tru',
+        'undefined',
+        'NaN',
+        '{"a":}',
+        '{a:1}',
+        '/* */{}',
+        '\u0000',
+        ' ',
+        '}{',
+        '{"a":"\\x41"}',
+        '{"a":"\\ud800',
+      ),
     )
     .filter(isMalformedJson);
 }
@@ -446,7 +512,16 @@ export const wrongContentType = fc.constantFrom(
 );
 
 /** Content-Encoding values, sent with a body that is not encoded that way. */
-export const wrongContentEncoding = fc.constantFrom('gzip', 'deflate', 'br', 'x-gzip', 'compress', 'zstd', 'bogus', 'gzip, gzip');
+export const wrongContentEncoding = fc.constantFrom(
+  'gzip',
+  'deflate',
+  'br',
+  'x-gzip',
+  'compress',
+  'zstd',
+  'bogus',
+  'gzip, gzip',
+);
 
 /** A valid JSON body padded with white space past the body limit: still valid JSON, just too big. */
 export function oversizedJson(validBody: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
@@ -499,7 +574,9 @@ function safeDecode(segment: string): string | undefined {
 
 /** How a primitive parameter value is written in a URL. */
 export function serializeParam(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? '';
 }
 
 /**
@@ -512,8 +589,8 @@ export function paramAccepts(input: unknown, raw: string): boolean {
   const accepts = validatorFor(schema);
   if (raw === '') return false; // empty parameter values are refused
   // Same test as Ajv's coercion: a non-empty string that loosely equals its numeric value.
-  // eslint-disable-next-line eqeqeq
-  if ((types.includes('integer') || types.includes('number')) && (raw as unknown) == Number(raw)) return accepts(Number(raw));
+  if ((types.includes('integer') || types.includes('number')) && (raw as unknown) == Number(raw))
+    return accepts(Number(raw));
   if (types.includes('boolean') && (raw === 'true' || raw === 'false')) return accepts(raw === 'true');
   return accepts(raw);
 }
@@ -524,20 +601,39 @@ export function invalidPathSegment(input: unknown): fc.Arbitrary<string> {
   const valid = validValue(schema).map(serializeParam);
   const encoded = fc.oneof(invalidValue(schema).map(serializeParam), text(1, 20)).map(percentEncode);
   const brokenEscape = fc
-    .tuple(valid, fc.nat(), fc.constantFrom('%', '%Z', '%ZZ', '%G0', '%FF', '%C0%AF', '%ED%A0%80', '%E2%82', '%00', '%2F', '%5C', '%25', '%3F', '%23', '%20', '%E2%80%AE'))
+    .tuple(
+      valid,
+      fc.nat(),
+      fc.constantFrom(
+        '%',
+        '%Z',
+        '%ZZ',
+        '%G0',
+        '%FF',
+        '%C0%AF',
+        '%ED%A0%80',
+        '%E2%82',
+        '%00',
+        '%2F',
+        '%5C',
+        '%25',
+        '%3F',
+        '%23',
+        '%20',
+        '%E2%80%AE',
+      ),
+    )
     .map(([s, at, bad]) => {
       const i = at % (s.length + 1);
       return s.slice(0, i) + bad + s.slice(i);
     });
-  return fc
-    .oneof(encoded, brokenEscape)
-    .filter((segment) => {
-      // Empty and dot segments would change which path the URL names; they are not parameter values.
-      if (segment === '' || /^(\.|%2e){1,2}$/i.test(segment)) return false;
-      if (segment.length > MAX_URL_PART) return false;
-      const decoded = safeDecode(segment);
-      return decoded === undefined || !paramAccepts(schema, decoded);
-    });
+  return fc.oneof(encoded, brokenEscape).filter((segment) => {
+    // Empty and dot segments would change which path the URL names; they are not parameter values.
+    if (segment === '' || /^(\.|%2e){1,2}$/i.test(segment)) return false;
+    if (segment.length > MAX_URL_PART) return false;
+    const decoded = safeDecode(segment);
+    return decoded === undefined || !paramAccepts(schema, decoded);
+  });
 }
 
 /** A raw query value the parameter's schema refuses (before percent-encoding). */
@@ -579,17 +675,39 @@ const INTERESTING: readonly { format: RegExp; values: readonly string[] }[] = [
   },
   {
     format: /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/g,
-    values: ['00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF'],
+    values: [
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
+    ],
   },
   { format: /-?\d+/g, values: ['0', '-1', '2147483648', '9007199254740993', '-9223372036854775809', '1e400'] },
 ];
 
 export const tokenMutation: fc.Arbitrary<TokenMutation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('typed' as const), at: fc.nat(), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('digits' as const), run: fc.nat({ max: 40 }), fill: fc.constantFrom('0' as const, '9' as const, 'random' as const), seed: fc.nat(), grow: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), char: fc.oneof(textUnit, oddUnicode) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('digits' as const),
+      run: fc.nat({ max: 40 }),
+      fill: fc.constantFrom('0' as const, '9' as const, 'random' as const),
+      seed: fc.nat(),
+      grow: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), char: fc.oneof(textUnit, oddUnicode) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('append' as const), suffix: fc.oneof(textUnit, fc.constantFrom('|', '|x', '=', '==')) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('append' as const),
+      suffix: fc.oneof(textUnit, fc.constantFrom('|', '|x', '=', '==')),
+    }),
+  },
 );
 
 function mutateText(value: string, m: TokenMutation): string {
@@ -600,13 +718,18 @@ function mutateText(value: string, m: TokenMutation): string {
       const taken = (i: number, n: number) => fields.some((f) => i < f.index + f.length && f.index < i + n);
       for (const { format, values } of INTERESTING) {
         for (const match of value.matchAll(format)) {
-          if (!taken(match.index, match[0].length)) fields.push({ index: match.index, length: match[0].length, values });
+          if (!taken(match.index, match[0].length))
+            fields.push({ index: match.index, length: match[0].length, values });
         }
       }
       if (fields.length === 0) return value;
       fields.sort((a, b) => a.index - b.index);
       const field = fields[m.at % fields.length]!;
-      return value.slice(0, field.index) + field.values[m.pick % field.values.length]! + value.slice(field.index + field.length);
+      return (
+        value.slice(0, field.index) +
+        field.values[m.pick % field.values.length]! +
+        value.slice(field.index + field.length)
+      );
     }
     case 'digits': {
       const runs = [...value.matchAll(/\d+/g)];
@@ -637,7 +760,9 @@ function mutateText(value: string, m: TokenMutation): string {
  */
 export function mutateToken(token: string, m: TokenMutation): string {
   const decoded = decodedToken(token);
-  return decoded === undefined ? mutateText(token, m) : Buffer.from(mutateText(decoded, m), 'utf8').toString('base64url');
+  return decoded === undefined
+    ? mutateText(token, m)
+    : Buffer.from(mutateText(decoded, m), 'utf8').toString('base64url');
 }
 
 /** The printable text inside a base64url token, if that is what it is. */

@@ -30,7 +30,15 @@ import {
   typesOf,
   type Schema,
 } from './arbitraries.ts';
-import { FUZZ_RUNS, FUZZ_SEED, countingSender, describeRequest, describeResponse, fuzzParameters, type Sender } from './settings.ts';
+import {
+  FUZZ_RUNS,
+  FUZZ_SEED,
+  countingSender,
+  describeRequest,
+  describeResponse,
+  fuzzParameters,
+  type Sender,
+} from './settings.ts';
 
 type Json = Record<string, unknown>;
 
@@ -51,7 +59,8 @@ function bodySchema(op: Operation): unknown {
 
 function documentsLocation(op: Operation): boolean {
   return Object.entries(op.responses).some(
-    ([status, response]) => status.startsWith('2') && 'Location' in ((resolveRef<Json>(response).headers as Json | undefined) ?? {}),
+    ([status, response]) =>
+      status.startsWith('2') && 'Location' in ((resolveRef<Json>(response).headers as Json | undefined) ?? {}),
   );
 }
 
@@ -68,7 +77,9 @@ interface Family {
 }
 
 function familyOf(op: Operation): Family | undefined {
-  const create = operations.find((c) => c.method === 'POST' && documentsLocation(c) && (op.path === c.path || op.path.startsWith(`${c.path}/{`)));
+  const create = operations.find(
+    (c) => c.method === 'POST' && documentsLocation(c) && (op.path === c.path || op.path.startsWith(`${c.path}/{`)),
+  );
   if (!create) return undefined;
   const param = op.path === create.path ? undefined : /^\/\{([^}]+)\}/.exec(op.path.slice(create.path.length))?.[1];
   return {
@@ -84,7 +95,9 @@ function opaqueQueryParams(op: Operation): string[] {
   return params(op, 'query')
     .filter((p) => {
       const schema = resolveRef<Schema>(p.schema);
-      return typesOf(schema).join() === 'string' && typeof schema.pattern === 'string' && !schema.format && !schema.enum;
+      return (
+        typesOf(schema).join() === 'string' && typeof schema.pattern === 'string' && !schema.format && !schema.enum
+      );
     })
     .map((p) => p.name as string);
 }
@@ -93,7 +106,8 @@ function opaqueQueryParams(op: Operation): string[] {
 function largestPage(list: Operation): [string, string][] {
   for (const p of params(list, 'query')) {
     const schema = resolveRef<Schema>(p.schema);
-    if (typesOf(schema).join() === 'integer' && typeof schema.maximum === 'number') return [[p.name as string, String(schema.maximum)]];
+    if (typesOf(schema).join() === 'integer' && typeof schema.maximum === 'number')
+      return [[p.name as string, String(schema.maximum)]];
   }
   return [];
 }
@@ -102,7 +116,11 @@ function largestPage(list: Operation): [string, string][] {
 function pageSizeParam(op: Operation): { name: string; minimum: number } | undefined {
   for (const p of params(op, 'query')) {
     const schema = resolveRef<Schema>(p.schema);
-    if (typesOf(schema).join() === 'integer' && typeof schema.minimum === 'number' && typeof schema.maximum === 'number') {
+    if (
+      typesOf(schema).join() === 'integer' &&
+      typeof schema.minimum === 'number' &&
+      typeof schema.maximum === 'number'
+    ) {
       return { name: p.name as string, minimum: schema.minimum };
     }
   }
@@ -112,7 +130,8 @@ function pageSizeParam(op: Operation): { name: string; minimum: number } | undef
 /** Whether any success answer of the operation documents a Link header (it pages). */
 function documentsLink(op: Operation): boolean {
   return Object.entries(op.responses).some(
-    ([status, response]) => status.startsWith('2') && 'Link' in ((resolveRef<Json>(response).headers as Json | undefined) ?? {}),
+    ([status, response]) =>
+      status.startsWith('2') && 'Link' in ((resolveRef<Json>(response).headers as Json | undefined) ?? {}),
   );
 }
 
@@ -142,7 +161,8 @@ function queryString(pairs: [string, string][]): string {
   return pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')}`;
 }
 
-const encodeAll = (values: Record<string, string>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, percentEncode(v)]));
+const encodeAll = (values: Record<string, string>) =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, percentEncode(v)]));
 
 function linkNext(response: Response): string | undefined {
   const link = response.headers.get('link');
@@ -160,9 +180,9 @@ const jsonInit = (method: string, body: unknown): RequestInit => ({
 
 /** Path parameters: one valid value each, from its schema. */
 function validPathValues(op: Operation): fc.Arbitrary<Record<string, string>> {
-  return fc.record(Object.fromEntries(params(op, 'path').map((p) => [p.name as string, validValue(p.schema).map(serializeParam)]))) as fc.Arbitrary<
-    Record<string, string>
-  >;
+  return fc.record(
+    Object.fromEntries(params(op, 'path').map((p) => [p.name as string, validValue(p.schema).map(serializeParam)])),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +203,11 @@ interface ValidPlan {
 function validPlan(op: Operation): fc.Arbitrary<ValidPlan> {
   const query = fc.record(
     Object.fromEntries(params(op, 'query').map((p) => [p.name as string, validValue(p.schema).map(serializeParam)])),
-    { requiredKeys: params(op, 'query').filter((p) => p.required).map((p) => p.name as string) },
+    {
+      requiredKeys: params(op, 'query')
+        .filter((p) => p.required)
+        .map((p) => p.name as string),
+    },
   ) as fc.Arbitrary<Record<string, string>>;
   const schema = bodySchema(op);
   return fc.record({
@@ -224,7 +248,9 @@ interface BrokenPlan {
 function breakages(op: Operation, chaos: boolean): fc.Arbitrary<Breakage>[] {
   const out: fc.Arbitrary<Breakage>[] = [];
   for (const p of params(op, 'path')) {
-    out.push(invalidPathSegment(p.schema).map((segment) => ({ kind: 'path' as const, name: p.name as string, segment })));
+    out.push(
+      invalidPathSegment(p.schema).map((segment) => ({ kind: 'path' as const, name: p.name as string, segment })),
+    );
   }
   const queryParams = params(op, 'query');
   for (const p of queryParams) {
@@ -238,7 +264,16 @@ function breakages(op: Operation, chaos: boolean): fc.Arbitrary<Breakage>[] {
   const known = queryParams.map((p) => p.name as string);
   const unknownName = (
     chaos
-      ? fc.oneof(fc.stringMatching(/^[a-z_]{1,12}$/), text(1, 8), fc.constantFrom('__proto__', 'constructor', '[', ...known.flatMap((k) => [`${k}[]`, `${k}[0]`, k.toUpperCase(), ` ${k}`])))
+      ? fc.oneof(
+          fc.stringMatching(/^[a-z_]{1,12}$/),
+          text(1, 8),
+          fc.constantFrom(
+            '__proto__',
+            'constructor',
+            '[',
+            ...known.flatMap((k) => [`${k}[]`, `${k}[0]`, k.toUpperCase(), ` ${k}`]),
+          ),
+        )
       : fc.stringMatching(/^[a-z_]{1,12}$/)
   ).filter((n) => n !== '' && !known.includes(n));
   out.push(fc.record({ kind: fc.constant('unknownQuery' as const), name: unknownName, value: text(0, 10) }));
@@ -247,7 +282,10 @@ function breakages(op: Operation, chaos: boolean): fc.Arbitrary<Breakage>[] {
   if (takesBody || (chaos && op.method !== 'GET')) {
     const validBody = takesBody ? validValue(schema) : fc.jsonValue({ maxDepth: 2 });
     out.push(
-      (takesBody ? invalidValue(schema) : fc.jsonValue({ maxDepth: 2 })).map((value) => ({ kind: 'body' as const, value })),
+      (takesBody ? invalidValue(schema) : fc.jsonValue({ maxDepth: 2 })).map((value) => ({
+        kind: 'body' as const,
+        value,
+      })),
       malformedJson(validBody).map((t) => ({ kind: 'malformedJson' as const, text: t })),
       wrongContentType.map((type) => ({ kind: 'contentType' as const, type })),
       wrongContentEncoding.map((encoding) => ({ kind: 'contentEncoding' as const, encoding })),
@@ -258,7 +296,11 @@ function breakages(op: Operation, chaos: boolean): fc.Arbitrary<Breakage>[] {
   return out;
 }
 
-function brokenPlan(op: Operation, count: { minLength: number; maxLength: number }, chaos = false): fc.Arbitrary<BrokenPlan> {
+function brokenPlan(
+  op: Operation,
+  count: { minLength: number; maxLength: number },
+  chaos = false,
+): fc.Arbitrary<BrokenPlan> {
   const schema = bodySchema(op);
   return fc.record({
     path: validPathValues(op),
@@ -268,7 +310,11 @@ function brokenPlan(op: Operation, count: { minLength: number; maxLength: number
 }
 
 /** The request a broken plan describes: a valid request with every breakage applied in turn. */
-function brokenRequest(op: Operation, plan: BrokenPlan, segments: Record<string, string>): { path: string; init: RequestInit } {
+function brokenRequest(
+  op: Operation,
+  plan: BrokenPlan,
+  segments: Record<string, string>,
+): { path: string; init: RequestInit } {
   const pathSegments = { ...segments };
   let query: [string, string][] = [];
   let body: string | undefined = plan.body === undefined ? undefined : JSON.stringify(plan.body);
@@ -344,7 +390,11 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
     const path = fillPath(family.create.path, encodeAll(values));
     const init = jsonInit('POST', exampleBody(family.create));
     const response = await send(path, init);
-    assert.equal(response.status, 201, `setting up: ${describeRequest(path, init)} → ${await describeResponse(response)}`);
+    assert.equal(
+      response.status,
+      201,
+      `setting up: ${describeRequest(path, init)} → ${await describeResponse(response)}`,
+    );
     const location = response.headers.get('location');
     assert.ok(location, 'a created item has a Location');
     return decodeURIComponent(location.split('/').at(-1)!);
@@ -354,7 +404,8 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
   async function observe(family: Family, values: Record<string, string>): Promise<unknown> {
     const seen: unknown[] = [];
     if (family.list) {
-      let next: string | undefined = fillPath(family.list.path, encodeAll(values)) + queryString(largestPage(family.list));
+      let next: string | undefined =
+        fillPath(family.list.path, encodeAll(values)) + queryString(largestPage(family.list));
       while (next) {
         const response: Response = await send(next);
         assert.equal(response.status, 200, `observing ${next} → ${await describeResponse(response)}`);
@@ -424,11 +475,15 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
         await fc.assert(
           fc.asyncProperty(plan, async ({ path: values, items, mutations }) => {
             for (let i = 0; i < items; i++) await createItem(family, values);
-            const first = fillPath(op.path, encodeAll(values)) + queryString([[pageSize.name, String(pageSize.minimum)]]);
+            const first =
+              fillPath(op.path, encodeAll(values)) + queryString([[pageSize.name, String(pageSize.minimum)]]);
             const response = await send(first);
             assert.equal(response.status, 200, `GET ${first} → ${await describeResponse(response)}`);
             const next = linkNext(response);
-            assert.ok(next, `a page of ${pageSize.minimum} out of ${items} or more items links to the next one: GET ${first}`);
+            assert.ok(
+              next,
+              `a page of ${pageSize.minimum} out of ${items} or more items links to the next one: GET ${first}`,
+            );
             // The opaque tokens (base64url text) are mutated when there are any, else any parameter.
             const url = new URL(next, 'http://service.invalid');
             const pairs = [...url.searchParams.entries()];
@@ -436,10 +491,16 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
             const candidates = tokens.length > 0 ? tokens : pairs.map((_, i) => i);
             for (const mutation of mutations) {
               const i = candidates[mutation.param % candidates.length]!;
-              const mutated = pairs.map(([k, v], j): [string, string] => [k, j === i ? mutateToken(v, mutation.how) : v]);
+              const mutated = pairs.map(([k, v], j): [string, string] => [
+                k,
+                j === i ? mutateToken(v, mutation.how) : v,
+              ]);
               const target = url.pathname + queryString(mutated);
               const answer = await send(target);
-              assert.ok(answer.status < 500, `a mutated next link got a ${answer.status}: GET ${target}\n  → ${await describeResponse(answer)}`);
+              assert.ok(
+                answer.status < 500,
+                `a mutated next link got a ${answer.status}: GET ${target}\n  → ${await describeResponse(answer)}`,
+              );
             }
           }),
           fuzzParameters(),
@@ -449,7 +510,10 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
 
     test(`${op.operationId}: any invalid request is refused with a documented 4xx and changes nothing`, async () => {
       // Outside every collection (the health probes) only safe reads are allowed: nothing to observe.
-      assert.ok(family || op.method === 'GET', `${op.operationId} changes state but belongs to no collection the fuzzer can observe`);
+      assert.ok(
+        family || op.method === 'GET',
+        `${op.operationId} changes state but belongs to no collection the fuzzer can observe`,
+      );
       await fc.assert(
         fc.asyncProperty(brokenPlan(op, { minLength: 1, maxLength: 2 }), async (plan) => {
           const values = { ...plan.path };
@@ -461,8 +525,12 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
           const { path, init } = brokenRequest(op, plan, encodeAll(values));
           const response = await send(path, init);
           const what = `${describeRequest(path, init)}\n  → ${await describeResponse(response)}`;
-          assert.ok(response.status >= 400 && response.status < 500, `an invalid request got a ${response.status}: ${what}`);
-          if (family) assert.deepEqual(await observe(family, values), before, `an invalid request changed something: ${what}`);
+          assert.ok(
+            response.status >= 400 && response.status < 500,
+            `an invalid request got a ${response.status}: ${what}`,
+          );
+          if (family)
+            assert.deepEqual(await observe(family, values), before, `an invalid request changed something: ${what}`);
         }),
         fuzzParameters(),
       );
@@ -475,7 +543,10 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
           if (family?.param) values[family.param] = await createItem(family, values);
           const { path, init } = brokenRequest(op, plan, encodeAll(values));
           const response = await send(path, init);
-          assert.ok(response.status < 500, `got a ${response.status}: ${describeRequest(path, init)}\n  → ${await describeResponse(response)}`);
+          assert.ok(
+            response.status < 500,
+            `got a ${response.status}: ${describeRequest(path, init)}\n  → ${await describeResponse(response)}`,
+          );
         }),
         fuzzParameters(),
       );

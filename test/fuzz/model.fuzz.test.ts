@@ -48,8 +48,10 @@ const updateTask = operation('updateTask');
 const deleteTask = operation('deleteTask');
 const toggleTask = operation('toggleTaskCompletion');
 
-const bodySchema = (op: Operation): unknown => ((op.requestBody!.content as Record<string, Json>)['application/json']!.schema);
-const paramSchema = (op: Operation, name: string): Schema => resolveRef<Schema>(op.parameters.find((p) => p.name === name)!.schema);
+const bodySchema = (op: Operation): unknown =>
+  (op.requestBody!.content as Record<string, Json>)['application/json']!.schema;
+const paramSchema = (op: Operation, name: string): Schema =>
+  resolveRef<Schema>(op.parameters.find((p) => p.name === name)!.schema);
 
 const limitSchema = paramSchema(listTasks, 'limit');
 const largestPage = limitSchema.maximum as number;
@@ -84,14 +86,17 @@ async function expectTask(response: Response, status: number, what: string): Pro
 /** A write may refresh updated_at, never move it back; created_at never changes. */
 function assertTimestamps(after: ApiTask, before: ModelTask, what: string): void {
   assert.equal(after.created_at, before.created_at, `${what}: created_at changed`);
-  assert.ok(Date.parse(after.updated_at) >= Date.parse(before.updated_at), `${what}: updated_at went back from ${before.updated_at} to ${after.updated_at}`);
+  assert.ok(
+    Date.parse(after.updated_at) >= Date.parse(before.updated_at),
+    `${what}: updated_at went back from ${before.updated_at} to ${after.updated_at}`,
+  );
 }
 
 /** Every page of the list, following rel="next"; also checks each page's size against the limit. */
 async function listAll(real: Real, limit: number, completed: boolean | undefined): Promise<ApiTask[]> {
   const query = new URLSearchParams({ limit: String(limit) });
   if (completed !== undefined) query.set('completed', String(completed));
-  let next: string | undefined = `${pathOf(listTasks, { user_id: real.userId })}?${query}`;
+  let next: string | undefined = `${pathOf(listTasks, { user_id: real.userId })}?${query.toString()}`;
   const tasks: ApiTask[] = [];
   for (let page = 0; next; page++) {
     const response: Response = await real.send(next);
@@ -100,8 +105,17 @@ async function listAll(real: Real, limit: number, completed: boolean | undefined
     const link = response.headers.get('link');
     const match = link ? /<([^>]*)>\s*;\s*rel="?next"?/.exec(link) : null;
     // A page with a next link is full; a page is never empty unless it is the only one.
-    if (match) assert.equal(items.length, limit, `page ${page} of GET ${next} has a next link but only ${items.length} of ${limit} tasks`);
-    else assert.ok(items.length <= limit && (items.length > 0 || page === 0), `page ${page} of GET ${next} has ${items.length} tasks (limit ${limit})`);
+    if (match)
+      assert.equal(
+        items.length,
+        limit,
+        `page ${page} of GET ${next} has a next link but only ${items.length} of ${limit} tasks`,
+      );
+    else
+      assert.ok(
+        items.length <= limit && (items.length > 0 || page === 0),
+        `page ${page} of GET ${next} has ${items.length} tasks (limit ${limit})`,
+      );
     tasks.push(...items);
     next = match ? match[1] : undefined;
     assert.ok(page < 1000, 'paging does not end');
@@ -132,7 +146,11 @@ class Create implements Command {
   }
   check = () => true;
   async run(m: Model, r: Real) {
-    const task = await expectTask(await r.send(pathOf(createTask, { user_id: r.userId }), jsonInit('POST', this.body)), 201, this.toString());
+    const task = await expectTask(
+      await r.send(pathOf(createTask, { user_id: r.userId }), jsonInit('POST', this.body)),
+      201,
+      this.toString(),
+    );
     const expected = {
       title: (this.body.title as string).trim(),
       description: storedDescription((this.body.description as string | null | undefined) ?? null),
@@ -141,10 +159,10 @@ class Create implements Command {
     assert.deepEqual(
       { title: task.title, description: task.description, completed: task.completed, user_id: task.user_id },
       { ...expected, user_id: r.userId },
-      `${this}: the created task is not what was sent`,
+      `${this.toString()}: the created task is not what was sent`,
     );
-    assert.equal(task.updated_at, task.created_at, `${this}: a new task was updated before it was created`);
-    assert.ok(!m.tasks.some((t) => t.id === task.id), `${this}: the id ${task.id} is already taken`);
+    assert.equal(task.updated_at, task.created_at, `${this.toString()}: a new task was updated before it was created`);
+    assert.ok(!m.tasks.some((t) => t.id === task.id), `${this.toString()}: the id ${task.id} is already taken`);
     m.tasks.push(modelOf(task));
     await assertAgreement(m, r);
   }
@@ -163,8 +181,12 @@ class Update implements Command {
   check = hasTasks;
   async run(m: Model, r: Real) {
     const before = m.tasks[this.pick % m.tasks.length]!;
-    const what = `${this} on ${before.id}`;
-    const task = await expectTask(await r.send(pathOf(updateTask, { user_id: r.userId, task_id: before.id }), jsonInit('PUT', this.body)), 200, what);
+    const what = `${this.toString()} on ${before.id}`;
+    const task = await expectTask(
+      await r.send(pathOf(updateTask, { user_id: r.userId, task_id: before.id }), jsonInit('PUT', this.body)),
+      200,
+      what,
+    );
     const expected: ModelTask = {
       ...before,
       ...('title' in this.body ? { title: (this.body.title as string).trim() } : {}),
@@ -190,8 +212,12 @@ class Toggle implements Command {
   check = hasTasks;
   async run(m: Model, r: Real) {
     const before = m.tasks[this.pick % m.tasks.length]!;
-    const what = `${this} on ${before.id}`;
-    const task = await expectTask(await r.send(pathOf(toggleTask, { user_id: r.userId, task_id: before.id }), { method: 'PATCH' }), 200, what);
+    const what = `${this.toString()} on ${before.id}`;
+    const task = await expectTask(
+      await r.send(pathOf(toggleTask, { user_id: r.userId, task_id: before.id }), { method: 'PATCH' }),
+      200,
+      what,
+    );
     const expected: ModelTask = { ...before, completed: !before.completed, updated_at: task.updated_at };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: completion did not flip`);
     assertTimestamps(task, before, what);
@@ -213,7 +239,7 @@ class Delete implements Command {
     const victim = m.tasks[this.pick % m.tasks.length]!;
     const path = pathOf(deleteTask, { user_id: r.userId, task_id: victim.id });
     const response = await r.send(path, { method: 'DELETE' });
-    assert.equal(response.status, 200, `${this} on ${victim.id} → ${await describeResponse(response)}`);
+    assert.equal(response.status, 200, `${this.toString()} on ${victim.id} → ${await describeResponse(response)}`);
     m.tasks.splice(m.tasks.indexOf(victim), 1);
     const gone = await r.send(pathOf(getTask, { user_id: r.userId, task_id: victim.id }));
     assert.equal(gone.status, 404, `a deleted task is not found: ${await describeResponse(gone)}`);
@@ -236,8 +262,12 @@ class Get implements Command {
     const wanted = m.tasks[this.pick % m.tasks.length]!;
     // The spec accepts upper-case hex digits in a task id; the answer still has the stored id.
     const id = this.upperCase ? wanted.id.toUpperCase() : wanted.id;
-    const task = await expectTask(await r.send(pathOf(getTask, { user_id: r.userId, task_id: id })), 200, `${this} (${id})`);
-    assert.deepEqual(task, expectedOf(wanted, r.userId), `${this}: the task is not what the model expects`);
+    const task = await expectTask(
+      await r.send(pathOf(getTask, { user_id: r.userId, task_id: id })),
+      200,
+      `${this.toString()} (${id})`,
+    );
+    assert.deepEqual(task, expectedOf(wanted, r.userId), `${this.toString()}: the task is not what the model expects`);
   }
   toString() {
     return `get #${this.pick}${this.upperCase ? ' (upper-case id)' : ''}`;
@@ -258,7 +288,11 @@ class List implements Command {
       .reverse()
       .filter((t) => this.completed === undefined || t.completed === this.completed)
       .map((t) => expectedOf(t, r.userId));
-    assert.deepEqual(actual, expected, `${this}: the pages, put together, are not the model's tasks newest first`);
+    assert.deepEqual(
+      actual,
+      expected,
+      `${this.toString()}: the pages, put together, are not the model's tasks newest first`,
+    );
   }
   toString() {
     return `list limit=${this.limit}${this.completed === undefined ? '' : ` completed=${this.completed}`}`;
@@ -287,7 +321,7 @@ class Unknown implements Command {
     const op = { get: getTask, update: updateTask, toggle: toggleTask, delete: deleteTask }[this.action];
     const [path, init] = request(this.action, pathOf(op, { user_id: r.userId, task_id: this.id }), this.body);
     const response = await r.send(path, init);
-    assert.equal(response.status, 404, `${this} → ${await describeResponse(response)}`);
+    assert.equal(response.status, 404, `${this.toString()} → ${await describeResponse(response)}`);
     await assertAgreement(m, r);
   }
   toString() {
@@ -311,7 +345,7 @@ class Trespass implements Command {
     const op = { get: getTask, update: updateTask, toggle: toggleTask, delete: deleteTask }[this.action];
     const [path, init] = request(this.action, pathOf(op, { user_id: r.otherUserId, task_id: target.id }), this.body);
     const response = await r.send(path, init);
-    assert.equal(response.status, 404, `${this} on ${target.id} → ${await describeResponse(response)}`);
+    assert.equal(response.status, 404, `${this.toString()} on ${target.id} → ${await describeResponse(response)}`);
     await assertAgreement(m, r);
   }
   toString() {
@@ -333,9 +367,14 @@ const commands = fc.commands<Model, Real, false>(
     pick.map((p) => new Delete(p)),
     fc.tuple(pick, fc.boolean()).map(([p, upper]) => new Get(p, upper)),
     fc
-      .tuple(validValue(limitSchema) as fc.Arbitrary<number>, fc.option(validValue(paramSchema(listTasks, 'completed')) as fc.Arbitrary<boolean>, { nil: undefined }))
+      .tuple(
+        validValue(limitSchema) as fc.Arbitrary<number>,
+        fc.option(validValue(paramSchema(listTasks, 'completed')) as fc.Arbitrary<boolean>, { nil: undefined }),
+      )
       .map(([limit, completed]) => new List(limit, completed)),
-    fc.tuple(action, validValue(paramSchema(getTask, 'task_id')) as fc.Arbitrary<string>, updateBody).map(([a, id, body]) => new Unknown(a, id, body)),
+    fc
+      .tuple(action, validValue(paramSchema(getTask, 'task_id')) as fc.Arbitrary<string>, updateBody)
+      .map(([a, id, body]) => new Unknown(a, id, body)),
     fc.tuple(action, pick, updateBody).map(([a, p, body]) => new Trespass(a, p, body)),
   ],
   { maxCommands: 30, size: 'max' },
@@ -360,7 +399,10 @@ describe('model fuzzing: the service behaves like a list of tasks in memory', ()
     await fc.assert(
       fc.asyncProperty(commands, async (cmds) => {
         // A user of its own per run (and per shrink attempt): every run starts from an empty list.
-        const setup = () => ({ model: { tasks: [] } as Model, real: { send, userId: newUserId('model'), otherUserId: newUserId('other') } });
+        const setup = () => ({
+          model: { tasks: [] } as Model,
+          real: { send, userId: newUserId('model'), otherUserId: newUserId('other') },
+        });
         await fc.asyncModelRun(setup, cmds);
       }),
       fuzzParameters(numRuns),

@@ -28,11 +28,17 @@ describe('fuzzer regressions', () => {
   test('a title or description with a lone surrogate answers 422 instead of being stored as U+FFFD', async () => {
     const userId = newUserId();
     // JSON allows the escape, but it is not Unicode text: UTF-8 on the way to the database would replace it.
-    for (const [body, field] of [['{"title":"\\ud800"}', '/body/title'], ['{"title":"t","description":"\\udfff"}', '/body/description']] as const) {
+    for (const [body, field] of [
+      ['{"title":"\\ud800"}', '/body/title'],
+      ['{"title":"t","description":"\\udfff"}', '/body/description'],
+    ] as const) {
       const response = await api.raw(`/api/${userId}/tasks`, json(body));
       assert.equal(response.status, 422, body);
       const problem = (await response.json()) as { errors: { path: string }[] };
-      assert.deepEqual(problem.errors.map((e) => e.path), [field]);
+      assert.deepEqual(
+        problem.errors.map((e) => e.path),
+        [field],
+      );
     }
     const emoji = await createTask(userId, { title: '🦄 paired surrogates are fine' });
     assert.equal(emoji.title, '🦄 paired surrogates are fine');
@@ -92,7 +98,10 @@ describe('fuzzer regressions', () => {
     const userId = newUserId();
     const task = await createTask(userId);
     const junk = { headers: { 'content-type': 'application/json' }, body: '"' };
-    const oversized = { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(17 * 1024) }) };
+    const oversized = {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 'x'.repeat(17 * 1024) }),
+    };
     // api.raw throws "Contract broken: … status 400 (413) is not documented" today.
     const toggled = await api.raw(`/api/${userId}/tasks/${task.id}/complete`, { method: 'PATCH', ...junk });
     assert.equal(toggled.status, 200);
@@ -119,7 +128,10 @@ describe('fuzzer regressions', () => {
     const userId = newUserId();
     const task = await createTask(userId);
     for (const contentType of ['application/json', 'application/json; charset=utf-8']) {
-      for (const [method, path] of [['PUT', `/api/${userId}/tasks/${task.id}`], ['POST', `/api/${userId}/tasks`]]) {
+      for (const [method, path] of [
+        ['PUT', `/api/${userId}/tasks/${task.id}`],
+        ['POST', `/api/${userId}/tasks`],
+      ]) {
         const response = await api.raw(path!, { method, headers: { 'content-type': contentType } });
         assert.equal(response.status, 422, `${method} ${contentType}`);
         const problem = (await response.json()) as { errors: { path: string; message: string }[] };
@@ -133,7 +145,11 @@ describe('fuzzer regressions', () => {
   test('JSON in a charset other than UTF-8 answers 415', async () => {
     const userId = newUserId();
     for (const charset of ['utf-16', 'latin1', '"iso-8859-1"']) {
-      const response = await api.raw(`/api/${userId}/tasks`, { method: 'POST', headers: { 'content-type': `application/json; charset=${charset}` }, body: '{"title":"t"}' });
+      const response = await api.raw(`/api/${userId}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': `application/json; charset=${charset}` },
+        body: '{"title":"t"}',
+      });
       assert.equal(response.status, 415, charset);
     }
     assert.deepEqual(await listOf(userId), []);

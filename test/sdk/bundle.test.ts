@@ -25,7 +25,10 @@ function resolvePointer(document: unknown, ref: string): unknown {
     .slice(2)
     .split('/')
     .map((segment) => decodeURIComponent(segment).replaceAll('~1', '/').replaceAll('~0', '~'))
-    .reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), document);
+    .reduce<unknown>(
+      (at, key) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined),
+      document,
+    );
 }
 
 describe('the bundled spec for consumers (npm run bundle:spec)', () => {

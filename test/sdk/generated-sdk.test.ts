@@ -60,11 +60,18 @@ async function generateSdk(input: string, output: string): Promise<Generation> {
   const env: NodeJS.ProcessEnv = { ...process.env, SDK_INPUT: input, SDK_OUTPUT: output, NO_COLOR: '1' };
   delete env.HEYAPI_DISABLE_WARNINGS; // would silence the very warnings this test looks for
   delete env.DEBUG;
-  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', GENERATOR], { cwd: PROJECT_ROOT, env }, (error, stdout, stderr) => {
-      resolve({ exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+  const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>(
+    (resolve) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', GENERATOR],
+        { cwd: PROJECT_ROOT, env },
+        (error, stdout, stderr) => {
+          resolve({ exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+        },
+      );
+    },
+  );
   const reported = stripVTControlCharacters(`${stdout}\n${stderr}`)
     .split('\n')
     .map((line) => line.trimEnd())
@@ -76,12 +83,16 @@ async function generateSdk(input: string, output: string): Promise<Generation> {
 
 /** The project's own compiler options (strict, noUncheckedIndexedAccess, erasableSyntaxOnly, …). */
 function projectCompilerOptions(): ts.CompilerOptions {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(PROJECT_ROOT, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(PROJECT_ROOT, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   assert.ok(parsed, 'tsconfig.json could not be read');
   return {
     ...parsed.options,
@@ -157,7 +168,11 @@ interface SdkResult {
   request: Request;
   response: Response;
 }
-type SdkCall = (options: { path: Record<string, string>; query?: Record<string, unknown>; body?: unknown }) => Promise<SdkResult>;
+type SdkCall = (options: {
+  path: Record<string, string>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+}) => Promise<SdkResult>;
 interface GeneratedSdk {
   createTask: SdkCall;
   listTasks: SdkCall;
@@ -176,14 +191,20 @@ interface SdkClientConfig {
 }
 interface GeneratedClient {
   setConfig(config: SdkClientConfig): unknown;
-  interceptors: { response: { use(fn: (response: Response, request: Request) => Response | Promise<Response>): unknown } };
+  interceptors: {
+    response: { use(fn: (response: Response, request: Request) => Response | Promise<Response>): unknown };
+  };
 }
 
 /** Whether any operation asks for credentials: its own `security`, or else the root one. */
 const rootSecurity = (specDocument.security as object[] | undefined) ?? [];
-const specDeclaresSecurity = Object.values(specDocument.paths as Record<string, Record<string, { security?: object[] }>>).some((item) =>
+const specDeclaresSecurity = Object.values(
+  specDocument.paths as Record<string, Record<string, { security?: object[] }>>,
+).some((item) =>
   ['get', 'put', 'post', 'delete', 'patch'].some((method) =>
-    (item[method] ? (item[method].security ?? rootSecurity) : []).some((requirement) => Object.keys(requirement).length > 0),
+    (item[method] ? (item[method].security ?? rootSecurity) : []).some(
+      (requirement) => Object.keys(requirement).length > 0,
+    ),
   ),
 );
 
@@ -205,7 +226,10 @@ describe('SDK generated from the contract', () => {
     // A copy of the spec with a dangling $ref: the generator warns about it and carries on.
     const brokenSpec = join(dir, 'broken.yaml');
     const spec = await readFile(SPEC_FILE, 'utf8');
-    await writeFile(brokenSpec, spec.replace("$ref: '#/components/schemas/Title'", "$ref: '#/components/schemas/Titel'"));
+    await writeFile(
+      brokenSpec,
+      spec.replace("$ref: '#/components/schemas/Title'", "$ref: '#/components/schemas/Titel'"),
+    );
     [generation, blindSpotCheck, api] = await Promise.all([
       generateSdk(SPEC_FILE, sdkDir),
       generateSdk(brokenSpec, join(dir, 'broken-sdk')),
@@ -231,7 +255,9 @@ describe('SDK generated from the contract', () => {
 
   test('the warning check is not blind: a spec with a dangling $ref fails it', () => {
     assert.ok(
-      blindSpotCheck.reported.some((line) => line.includes('Skipping unresolvable $ref') && line.includes('#/components/schemas/Titel')),
+      blindSpotCheck.reported.some(
+        (line) => line.includes('Skipping unresolvable $ref') && line.includes('#/components/schemas/Titel'),
+      ),
       `expected the generator to warn about the dangling $ref, it printed:\n${blindSpotCheck.reported.join('\n')}`,
     );
   });
@@ -239,7 +265,9 @@ describe('SDK generated from the contract', () => {
   test("the SDK and a consumer's story type-check under the project's strict settings", async () => {
     const story = join(dir, 'story.ts');
     await writeFile(story, TYPED_STORY);
-    const sdkFiles = (await readdir(sdkDir, { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(sdkDir, f));
+    const sdkFiles = (await readdir(sdkDir, { recursive: true }))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join(sdkDir, f));
     assert.equal(typeErrors([...sdkFiles, story], dir), '');
   });
 
@@ -275,7 +303,11 @@ describe('SDK generated from the contract', () => {
 
     const path = { user_id: userId };
     const created = await sdk.createTask({ path, body: { title: 'Buy milk', description: 'Two litres' } });
-    assert.equal(created.response.status, 201, `createTask answered ${created.response.status}: ${JSON.stringify(created.error)}`);
+    assert.equal(
+      created.response.status,
+      201,
+      `createTask answered ${created.response.status}: ${JSON.stringify(created.error)}`,
+    );
     const task = created.data as Task;
     assert.match(task.id, UUID_V7);
     assert.deepEqual(outcome(created), {
@@ -322,7 +354,11 @@ describe('SDK generated from the contract', () => {
     assert.ok(completed.updated_at >= renamed.updated_at, 'updated_at moves forward');
 
     const deleted = await sdk.deleteTask({ path: taskPath });
-    assert.deepEqual(outcome(deleted), { status: 200, data: { message: 'Task deleted successfully' }, error: undefined });
+    assert.deepEqual(outcome(deleted), {
+      status: 200,
+      data: { message: 'Task deleted successfully' },
+      error: undefined,
+    });
 
     const gone = await sdk.getTask({ path: taskPath });
     assert.deepEqual(outcome(gone), {

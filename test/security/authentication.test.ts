@@ -9,7 +9,11 @@ import { json, newUserId, startTestServer, TEST_SECRET, tokenFor, type TestServe
 
 const now = () => Math.floor(Date.now() / 1000);
 
-function hs256(claims: Record<string, unknown>, secret: string | Uint8Array = TEST_SECRET, header: Record<string, unknown> = {}) {
+function hs256(
+  claims: Record<string, unknown>,
+  secret: string | Uint8Array = TEST_SECRET,
+  header: Record<string, unknown> = {},
+) {
   const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(key);
 }
@@ -22,11 +26,18 @@ function unsigned(claims: Record<string, unknown>): string {
 
 /** A request for each secured operation, aimed at `userId`'s path and a real task of theirs. */
 function requestsFor(userId: string, taskId: string) {
-  return operations.filter((op) => op.secured).map((op) => {
-    const path = op.path.replace('{user_id}', userId).replace('{task_id}', taskId);
-    const body = op.operationId === 'createTask' ? { title: 'intruder' } : op.operationId === 'updateTask' ? { title: 'changed' } : undefined;
-    return { operationId: op.operationId, path, init: body ? json(body, op.method) : { method: op.method } };
-  });
+  return operations
+    .filter((op) => op.secured)
+    .map((op) => {
+      const path = op.path.replace('{user_id}', userId).replace('{task_id}', taskId);
+      const body =
+        op.operationId === 'createTask'
+          ? { title: 'intruder' }
+          : op.operationId === 'updateTask'
+            ? { title: 'changed' }
+            : undefined;
+      return { operationId: op.operationId, path, init: body ? json(body, op.method) : { method: op.method } };
+    });
 }
 
 describe('authentication with a shared secret (HS256)', () => {
@@ -38,7 +49,10 @@ describe('authentication with a shared secret (HS256)', () => {
 
   async function victimWithTask() {
     const userId = newUserId('victim');
-    const { data } = await api.client.POST('/api/{user_id}/tasks', { params: { path: { user_id: userId } }, body: { title: 'private' } });
+    const { data } = await api.client.POST('/api/{user_id}/tasks', {
+      params: { path: { user_id: userId } },
+      body: { title: 'private' },
+    });
     assert.ok(data);
     return { userId, task: data };
   }
@@ -50,7 +64,13 @@ describe('authentication with a shared secret (HS256)', () => {
 
   test('every operation on tasks asks for a token in the spec; only the health probes are public', () => {
     const isPublic = (op: (typeof operations)[number]) => !op.secured;
-    assert.deepEqual(operations.filter(isPublic).map((op) => `${op.method} ${op.path}`).sort(), ['GET /health/live', 'GET /health/ready']);
+    assert.deepEqual(
+      operations
+        .filter(isPublic)
+        .map((op) => `${op.method} ${op.path}`)
+        .sort(),
+      ['GET /health/live', 'GET /health/ready'],
+    );
     assert.ok(operations.filter((op) => op.path.startsWith('/api/')).every((op) => op.secured));
   });
 
@@ -67,14 +87,30 @@ describe('authentication with a shared secret (HS256)', () => {
   });
 
   const badTokens: [string, (userId: string) => Promise<string>, RegExp][] = [
-    ['a header that is not Bearer', async () => 'Basic dXNlcjpwYXNz', /not "Bearer <token>"/],
-    ['a token that is not a JWT', async () => 'Bearer not-a-jwt', /not a JWT/],
-    ['a wrong signature', async (u) => `Bearer ${await hs256({ sub: u, exp: now() + 600 }, 'another-secret-that-is-32-bytes-long!!')}`, /signature does not verify/],
+    ['a header that is not Bearer', () => Promise.resolve('Basic dXNlcjpwYXNz'), /not "Bearer <token>"/],
+    ['a token that is not a JWT', () => Promise.resolve('Bearer not-a-jwt'), /not a JWT/],
+    [
+      'a wrong signature',
+      async (u) => `Bearer ${await hs256({ sub: u, exp: now() + 600 }, 'another-secret-that-is-32-bytes-long!!')}`,
+      /signature does not verify/,
+    ],
     ['an expired token', async (u) => `Bearer ${await hs256({ sub: u, exp: now() - 3600 })}`, /has expired/],
-    ['a token not valid yet', async (u) => `Bearer ${await hs256({ sub: u, exp: now() + 7200, nbf: now() + 3600 })}`, /not valid yet/],
-    ['alg "none"', async (u) => `Bearer ${unsigned({ sub: u, exp: now() + 600 })}`, /"none" are not accepted/],
+    [
+      'a token not valid yet',
+      async (u) => `Bearer ${await hs256({ sub: u, exp: now() + 7200, nbf: now() + 3600 })}`,
+      /not valid yet/,
+    ],
+    [
+      'alg "none"',
+      (u) => Promise.resolve(`Bearer ${unsigned({ sub: u, exp: now() + 600 })}`),
+      /"none" are not accepted/,
+    ],
     ['a token without exp', async (u) => `Bearer ${await hs256({ sub: u })}`, /"exp" claim/],
-    ['a subject that is not a user id', async () => `Bearer ${await hs256({ sub: 'bob@example.com', exp: now() + 600 })}`, /subject is not a valid user id/],
+    [
+      'a subject that is not a user id',
+      async () => `Bearer ${await hs256({ sub: 'bob@example.com', exp: now() + 600 })}`,
+      /subject is not a valid user id/,
+    ],
   ];
 
   for (const [name, makeHeader, detail] of badTokens) {
@@ -82,9 +118,15 @@ describe('authentication with a shared secret (HS256)', () => {
       const { userId, task } = await victimWithTask();
       const authorization = await makeHeader(userId);
       for (const { operationId, path, init } of requestsFor(userId, task.id)) {
-        const res = await api.raw(path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization } });
+        const res = await api.raw(path, {
+          ...init,
+          headers: { ...(init.headers as Record<string, string>), authorization },
+        });
         assert.equal(res.status, 401, operationId);
-        assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="tasks-api", error="invalid_token", error_description="/);
+        assert.match(
+          res.headers.get('www-authenticate') ?? '',
+          /^Bearer realm="tasks-api", error="invalid_token", error_description="/,
+        );
         const problem = (await res.json()) as { detail: string };
         assert.match(problem.detail, detail, operationId);
         assert.ok(!JSON.stringify(problem).includes(authorization.slice(7)), 'the token is never echoed');
@@ -105,9 +147,15 @@ describe('authentication with a shared secret (HS256)', () => {
     const attacker = newUserId('attacker');
     const authorization = `Bearer ${await tokenFor(attacker)}`;
     for (const { operationId, path, init } of requestsFor(victim, task.id)) {
-      const res = await api.raw(path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization } });
+      const res = await api.raw(path, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization },
+      });
       assert.equal(res.status, 403, operationId);
-      assert.equal(((await res.json()) as { detail: string }).detail, "This token does not grant access to another user's tasks.");
+      assert.equal(
+        ((await res.json()) as { detail: string }).detail,
+        "This token does not grant access to another user's tasks.",
+      );
     }
     await assertUntouched(victim, task);
   });
@@ -171,24 +219,36 @@ describe('authentication with public keys from a JWKS URL (Better Auth JWT plugi
     await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
     const { port } = keyServer.address() as AddressInfo;
     // No shared secret at all: only the key set verifies tokens.
-    api = await startTestServer({}, { env: { BETTER_AUTH_SECRET: '', JWKS_URL: `http://127.0.0.1:${port}/api/auth/jwks`, JWKS_COOLDOWN_SECONDS: '0' } });
+    api = await startTestServer(
+      {},
+      {
+        env: { BETTER_AUTH_SECRET: '', JWKS_URL: `http://127.0.0.1:${port}/api/auth/jwks`, JWKS_COOLDOWN_SECONDS: '0' },
+      },
+    );
   });
   after(async () => {
     await api.close();
     keyServer.close();
   });
 
-  const list = (userId: string, token: string) => api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+  const list = (userId: string, token: string) =>
+    api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } });
 
   test('an EdDSA token signed by a published key is accepted', async () => {
     const userId = newUserId();
-    assert.equal((await list(userId, await sign(ed.privateKey, 'EdDSA', 'ed-1', { sub: userId, exp: now() + 600 }))).status, 200);
+    assert.equal(
+      (await list(userId, await sign(ed.privateKey, 'EdDSA', 'ed-1', { sub: userId, exp: now() + 600 }))).status,
+      200,
+    );
   });
 
   test('a key published after start-up (rotation) is fetched when a token names it', async () => {
     const userId = newUserId();
     await publish('ec-2', ec.publicKey, 'ES256');
-    assert.equal((await list(userId, await sign(ec.privateKey, 'ES256', 'ec-2', { sub: userId, exp: now() + 600 }))).status, 200);
+    assert.equal(
+      (await list(userId, await sign(ec.privateKey, 'ES256', 'ec-2', { sub: userId, exp: now() + 600 }))).status,
+      200,
+    );
   });
 
   test('a token signed by a key that is not published answers 401', async () => {

@@ -8,7 +8,16 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createLogger } from '../../src/logger.ts';
-import { json, newUserId, startServerWithOwnDatabase, startTestServer, TEST_SECRET, tokenFor, usingPostgresServer, type TestServer } from '../support/server.ts';
+import {
+  json,
+  newUserId,
+  startServerWithOwnDatabase,
+  startTestServer,
+  TEST_SECRET,
+  tokenFor,
+  usingPostgresServer,
+  type TestServer,
+} from '../support/server.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url);
@@ -43,19 +52,27 @@ describe('rate limits', () => {
     assert.match(problem.detail, /^Too many requests: 5 per 60 s for each user; retry in \d+ s\.$/);
 
     assert.equal((await api.raw(`/api/${newUserId()}/tasks`)).status, 200, 'another user has a quota of their own');
-    const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } }).catch(() => ({ data: undefined }));
+    const { data } = await api.client
+      .GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } })
+      .catch(() => ({ data: undefined }));
     assert.equal(data, undefined, 'the refused create did not happen (and the list is refused too)');
   });
 
   test('without a valid token the quota is per client address, so guessing tokens is throttled', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i += 1) {
-      const res = await api.raw(`/api/${newUserId()}/tasks`, { headers: { authorization: 'Bearer guessed.token.value' } });
+      const res = await api.raw(`/api/${newUserId()}/tasks`, {
+        headers: { authorization: 'Bearer guessed.token.value' },
+      });
       statuses.push(res.status);
       if (res.status === 401) assert.equal(res.headers.get('ratelimit-policy'), '"per-ip";q=3;w=60');
     }
     assert.deepEqual(statuses, [401, 401, 401, 429]);
-    assert.equal((await api.raw(`/api/${newUserId()}/tasks`)).status, 200, 'a valid token still gets in from the same address');
+    assert.equal(
+      (await api.raw(`/api/${newUserId()}/tasks`)).status,
+      200,
+      'a valid token still gets in from the same address',
+    );
   });
 
   test(
@@ -85,13 +102,19 @@ describe('the edge', () => {
         done();
       },
     });
-    api = await startTestServer({}, { env: { CORS_ORIGINS: 'https://app.example.com' }, logger: createLogger('trace', sink) });
+    api = await startTestServer(
+      {},
+      { env: { CORS_ORIGINS: 'https://app.example.com' }, logger: createLogger('trace', sink) },
+    );
   });
   after(() => api.close());
 
   test('an oversized body answers 413 on create and update, and changes nothing', async () => {
     const userId = newUserId();
-    const { data: task } = await api.client.POST('/api/{user_id}/tasks', { params: { path: { user_id: userId } }, body: { title: 't' } });
+    const { data: task } = await api.client.POST('/api/{user_id}/tasks', {
+      params: { path: { user_id: userId } },
+      body: { title: 't' },
+    });
     assert.ok(task);
     const huge = { title: 't', description: 'x'.repeat(20_000) };
     assert.equal((await api.raw(`/api/${userId}/tasks`, json(huge))).status, 413);
@@ -121,12 +144,18 @@ describe('the edge', () => {
       const task = (await created.json()) as { id: string; title: string; description: string };
       assert.equal(task.title, text.trim());
       assert.equal(task.description, text);
-      const updated = (await (await api.raw(`/api/${userId}/tasks/${task.id}`, json({ title: `x${text}` }, 'PUT'))).json()) as { title: string };
+      const updated = (await (
+        await api.raw(`/api/${userId}/tasks/${task.id}`, json({ title: `x${text}` }, 'PUT'))
+      ).json()) as { title: string };
       assert.equal(updated.title, `x${text}`.trim());
     }
     const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
     assert.equal(data?.length, nasty.length, 'every task is there: no statement was cut short');
-    for (const path of [`/api/${userId}/tasks?completed=true'--`, `/api/${userId}/tasks?limit=1;drop`, `/api/x'%20OR%20'1'='1/tasks`]) {
+    for (const path of [
+      `/api/${userId}/tasks?completed=true'--`,
+      `/api/${userId}/tasks?limit=1;drop`,
+      `/api/x'%20OR%20'1'='1/tasks`,
+    ]) {
       assert.equal((await api.raw(path, undefined, { anonymous: true })).status, 422, path);
     }
   });
@@ -145,7 +174,11 @@ describe('the edge', () => {
   test('a CORS preflight from an allowed origin is answered, with the validator in place', async () => {
     const res = await api.raw(`/api/${newUserId()}/tasks`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example.com');
@@ -157,7 +190,10 @@ describe('the edge', () => {
     const userId = newUserId();
     const allowed = await api.raw(`/api/${userId}/tasks`, { headers: { origin: 'https://app.example.com' } });
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
-    assert.equal(allowed.headers.get('access-control-expose-headers'), 'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate');
+    assert.equal(
+      allowed.headers.get('access-control-expose-headers'),
+      'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate',
+    );
     const other = await api.raw(`/api/${userId}/tasks`, { headers: { origin: 'https://evil.example.com' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
@@ -181,13 +217,20 @@ describe('trying it locally', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tasks-api-dev-'));
     const dataDir = join(dir, 'pglite');
     try {
-      const api = await startTestServer({ database: { kind: 'pglite', dataDir } }, { env: { BETTER_AUTH_SECRET: '', DATABASE_URL: '' } });
+      const api = await startTestServer(
+        { database: { kind: 'pglite', dataDir } },
+        { env: { BETTER_AUTH_SECRET: '', DATABASE_URL: '' } },
+      );
       try {
         const secretFile = join(dir, 'dev-secret');
         assert.equal((await stat(secretFile)).mode & 0o777, 0o600, 'readable by its owner only');
         assert.ok((await readFile(secretFile, 'utf8')).trim().length >= 32);
         const userId = newUserId();
-        assert.equal((await api.raw(`/api/${userId}/tasks`, undefined, { anonymous: true })).status, 401, 'tokens are still required');
+        assert.equal(
+          (await api.raw(`/api/${userId}/tasks`, undefined, { anonymous: true })).status,
+          401,
+          'tokens are still required',
+        );
         const { stdout } = await run(process.execPath, ['--experimental-strip-types', 'scripts/token.ts', userId], {
           cwd: root,
           env: { ...process.env, DATABASE_URL: '', BETTER_AUTH_SECRET: '', PGLITE_DATA_DIR: dataDir },
@@ -205,7 +248,13 @@ describe('trying it locally', () => {
   test('with DATABASE_URL set and neither a secret nor a JWKS URL, the service refuses to start and says why', async () => {
     const result = await run(process.execPath, ['--experimental-strip-types', 'src/server.ts'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/postgres', BETTER_AUTH_SECRET: '', JWKS_URL: '', PORT: '0' },
+      env: {
+        ...process.env,
+        DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/postgres',
+        BETTER_AUTH_SECRET: '',
+        JWKS_URL: '',
+        PORT: '0',
+      },
     }).then(
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => err,

@@ -24,7 +24,10 @@ function rewriteRefs(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rewriteRefs);
   if (node && typeof node === 'object') {
     return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `spec${v}` : rewriteRefs(v)]),
+      Object.entries(node).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `spec${v}` : rewriteRefs(v),
+      ]),
     );
   }
   return node;
@@ -34,7 +37,7 @@ function rewriteRefs(node: unknown): unknown {
 export function resolveRef<T = Json>(node: unknown): T {
   let current = node as Json;
   while (current && typeof current.$ref === 'string') {
-    current = (current.$ref as string)
+    current = current.$ref
       .slice(2)
       .split('/')
       .reduce<Json>((at, key) => at[key] as Json, specDocument);
@@ -63,22 +66,25 @@ export interface Operation {
 }
 
 /** Every operation in the spec, with path-level parameters merged in and $refs resolved. */
-export const operations: Operation[] = Object.entries(specDocument.paths as Record<string, Json>).flatMap(([path, item]) =>
-  ['get', 'put', 'post', 'delete', 'patch']
-    .filter((method) => item[method])
-    .map((method) => {
-      const op = item[method] as Json;
-      const parameters = [...((item.parameters as Json[]) ?? []), ...((op.parameters as Json[]) ?? [])].map((p) => resolveRef(p));
-      return {
-        operationId: op.operationId as string,
-        method: method.toUpperCase(),
-        path,
-        responses: op.responses as Record<string, Json>,
-        parameters,
-        ...(op.requestBody ? { requestBody: resolveRef(op.requestBody) } : {}),
-        secured: requiresToken(op as { security?: Json[] }, specDocument as { security?: Json[] }),
-      };
-    }),
+export const operations: Operation[] = Object.entries(specDocument.paths as Record<string, Json>).flatMap(
+  ([path, item]) =>
+    ['get', 'put', 'post', 'delete', 'patch']
+      .filter((method) => item[method])
+      .map((method) => {
+        const op = item[method] as Json;
+        const parameters = [...((item.parameters as Json[]) ?? []), ...((op.parameters as Json[]) ?? [])].map((p) =>
+          resolveRef(p),
+        );
+        return {
+          operationId: op.operationId as string,
+          method: method.toUpperCase(),
+          path,
+          responses: op.responses as Record<string, Json>,
+          parameters,
+          ...(op.requestBody ? { requestBody: resolveRef(op.requestBody) } : {}),
+          secured: requiresToken(op, specDocument),
+        };
+      }),
 );
 
 export function findOperation(method: string, pathname: string): Operation | undefined {
@@ -111,7 +117,12 @@ export async function contractViolations(method: string, url: string, response: 
     }
     const schema = resolveRef<Json>(h.schema);
     // Header values are text; numbers are compared as the numbers they spell (and must spell one).
-    const typed = schema.type === 'integer' || schema.type === 'number' ? (/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value) : value;
+    const typed =
+      schema.type === 'integer' || schema.type === 'number'
+        ? /^-?\d+(\.\d+)?$/.test(value)
+          ? Number(value)
+          : value
+        : value;
     const validate = schemaValidator(schema, `${op.operationId}:${response.status}:header:${name}`);
     if (!validate(typed)) violations.push(`${where}: header ${name} ${ajv.errorsText(validate.errors)}`);
   }
@@ -123,7 +134,11 @@ export async function contractViolations(method: string, url: string, response: 
   }
   const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const media = content[mediaType];
-  if (!media) return [...violations, `${where}: content type "${mediaType}" is not documented (${Object.keys(content).join(', ')})`];
+  if (!media)
+    return [
+      ...violations,
+      `${where}: content type "${mediaType}" is not documented (${Object.keys(content).join(', ')})`,
+    ];
   let body: unknown;
   try {
     body = JSON.parse(text);

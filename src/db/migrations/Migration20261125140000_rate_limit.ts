@@ -7,7 +7,9 @@ export class Migration20261125140000_rate_limit extends Migration {
   override name = 'Migration20261125140000_rate_limit';
 
   override up(): void {
-    this.addSql(`create unlogged table "rate_limit" ("key" varchar(320) not null, "window_id" bigint not null, "hits" integer not null, primary key ("key"));`);
+    this.addSql(
+      `create unlogged table "rate_limit" ("key" varchar(320) not null, "window_id" bigint not null, "hits" integer not null, primary key ("key"));`,
+    );
     this.addSql(`create index "rate_limit_window_id_idx" on "rate_limit" ("window_id");`);
   }
 
