@@ -1,10 +1,31 @@
 // Debian's headless Chromium driven by playwright-core. Nothing here ever downloads a browser: the
-// executable is the system one (or CHROMIUM_PATH), and a missing one fails the tests loudly.
+// executable is the system one (or CHROMIUM_PATH). Where there is none, `npm test` skips the browser
+// tests with one line saying how to run them; in CI (CI=true) and under `npm run test:browser`
+// (BROWSER_TESTS=required) a missing browser fails them instead, so they cannot silently stop running.
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const INSTALL_HINT = "install Debian's (sudo apt-get install chromium) or set CHROMIUM_PATH";
+
+async function chromiumExists(): Promise<boolean> {
+  return access(CHROMIUM_PATH, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Why the browser tests should be skipped here (for node:test's `skip`), or false to run them.
+ * Only a developer's machine without Chromium skips; CI and `npm run test:browser` never do.
+ */
+export async function browserTestsSkipped(): Promise<string | false> {
+  const required = process.env.CI === 'true' || process.env.BROWSER_TESTS === 'required';
+  if (required || (await chromiumExists())) return false;
+  return `no Chromium at ${CHROMIUM_PATH}: ${INSTALL_HINT}, then run npm run test:browser`;
+}
 
 const ARGS = [
   '--headless',
@@ -19,13 +40,10 @@ const ARGS = [
 
 /** Launches Chromium with a fresh temporary profile, or throws saying how to install it. */
 export async function launchChromium(): Promise<Browser> {
-  try {
-    await access(CHROMIUM_PATH, constants.X_OK);
-  } catch {
+  if (!(await chromiumExists())) {
     throw new Error(
-      `The browser tests need Chromium, and there is no executable at ${CHROMIUM_PATH}.\n` +
-        "  Install Debian's: sudo apt-get install chromium\n" +
-        '  or point CHROMIUM_PATH at a Chromium binary. (These tests never download a browser.)',
+      `The browser tests need Chromium, and there is no executable at ${CHROMIUM_PATH}: ${INSTALL_HINT}. ` +
+        '(These tests never download a browser.)',
     );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, timeout: 30_000 });

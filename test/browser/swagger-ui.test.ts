@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { operations } from '../support/contract.ts';
 import { newUserId, startTestServer, tokenFor, type TestServer } from '../support/server.ts';
-import { launchChromium, watchForProblems } from './chromium.ts';
+import { browserTestsSkipped, launchChromium, watchForProblems } from './chromium.ts';
 import { SwaggerUiPage } from './swagger-ui-page.ts';
 
 const operation = (operationId: string) => {
@@ -17,7 +17,7 @@ const operation = (operationId: string) => {
 
 const SCREENSHOT = new URL('../../test-results/swagger-ui.png', import.meta.url);
 
-describe('Swagger UI at /docs', () => {
+describe('Swagger UI at /docs', { skip: await browserTestsSkipped() }, () => {
   let browser: Browser | undefined;
   let api: TestServer | undefined;
   let page: Page | undefined;
