@@ -154,6 +154,44 @@ export interface components {
          * @example Include the Q3 numbers from finance.
          */
         Description: string | null;
+        /**
+         * @description How important the task is, from `none` to `high`. Sorting by
+         *     `-priority` puts `high` first.
+         * @example high
+         * @enum {string}
+         */
+        Priority: "none" | "low" | "medium" | "high";
+        /**
+         * @description A label: 1–32 characters without white space, commas, control
+         *     characters or invisible formatting characters (zero-width space, bidi
+         *     controls). Letters of any script, digits, punctuation and emoji are fine.
+         * @example work
+         */
+        Tag: string;
+        /**
+         * @description The task's labels, at most 20. Tags that differ only in case are the
+         *     same tag: the service keeps the first spelling sent and drops later
+         *     duplicates, in the order sent. Sending a list replaces the whole list;
+         *     `[]` removes every tag.
+         * @example [
+         *       "work",
+         *       "Q3"
+         *     ]
+         */
+        Tags: components["schemas"]["Tag"][];
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone (`Z` or `±hh:mm`), years 1000–8999,
+         *     kept to the millisecond. Answers give it back in UTC.
+         * @example 2026-11-27T17:00:00+01:00
+         */
+        DateTimeInput: string;
+        /**
+         * @description When the task is due, as an RFC 3339 date-time with a time zone
+         *     (years 1000–8999, kept to the millisecond), or `null` for no due date.
+         * @example 2026-11-27T17:00:00+01:00
+         */
+        DueAt: components["schemas"]["DateTimeInput"] | null;
         /** @description A task in a user's list. */
         Task: {
             /**
@@ -171,6 +209,21 @@ export interface components {
             description: components["schemas"]["Description"];
             /** @description Whether the task is done. */
             completed: boolean;
+            priority: components["schemas"]["Priority"];
+            tags: components["schemas"]["Tags"];
+            /**
+             * Format: date-time
+             * @description When the task is due, in UTC (ISO 8601 with `Z`); `null` when it has no due date.
+             * @example 2026-11-27T16:00:00.000Z
+             */
+            due_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the task last became completed, in UTC; `null` while it is not
+             *     completed. Set by the service (create, update or toggle), never by clients.
+             * @example 2026-11-25T13:05:47.902Z
+             */
+            completed_at: string | null;
             /**
              * Format: date-time
              * @description When the task was created, in UTC (ISO 8601 with `Z`).
@@ -191,10 +244,14 @@ export interface components {
             title: components["schemas"]["Title"];
             description?: components["schemas"]["Description"];
             /**
-             * @description Create the task already completed.
+             * @description Create the task already completed (`completed_at` is then the creation time).
              * @default false
              */
             completed?: boolean;
+            /** @default none */
+            priority?: components["schemas"]["Priority"];
+            tags?: components["schemas"]["Tags"];
+            due_at?: components["schemas"]["DueAt"];
         };
         /**
          * @description The fields to change; absent fields keep their value. Unknown fields
@@ -203,8 +260,14 @@ export interface components {
         TaskUpdate: {
             title?: components["schemas"]["Title"];
             description?: components["schemas"]["Description"];
-            /** @description The new completion state. */
+            /**
+             * @description The new completion state. Completing an open task sets `completed_at`;
+             *     reopening clears it; sending the state a task already has changes neither.
+             */
             completed?: boolean;
+            priority?: components["schemas"]["Priority"];
+            tags?: components["schemas"]["Tags"];
+            due_at?: components["schemas"]["DueAt"];
         };
         /** @description The body of a successful delete, as the replaced service sent it. */
         DeleteConfirmation: {

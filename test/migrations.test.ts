@@ -1,12 +1,47 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MikroORM } from '@mikro-orm/postgresql';
+import type { DatabaseConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/orm.ts';
 import { migrationsList } from '../src/db/migrations/index.ts';
+import { newUserId, startTestServer } from './support/server.ts';
 
 const allMigrations = migrationsList.map((m) => m.name);
+
+/** The newest migration of the release before tasks had priorities, tags and due dates. */
+const BEFORE_RICHER_TASKS = 'Migration20261125140000_rate_limit';
+
+/**
+ * A database of its own that survives being closed and reopened: a throw-away database on the
+ * PostgreSQL server when DATABASE_URL is set, else a PGlite folder in a temporary directory.
+ */
+async function freshDatabase(): Promise<{ database: DatabaseConfig; drop(): Promise<void> }> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const dir = await mkdtemp(join(tmpdir(), 'tasks-migrate-'));
+    return {
+      database: { kind: 'pglite', dataDir: join(dir, 'pglite') },
+      drop: () => rm(dir, { recursive: true, force: true }),
+    };
+  }
+  const name = `tasks_migrate_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = await MikroORM.init({ clientUrl: serverUrl, entities: [], discovery: { warnWhenNoEntities: false } });
+  await admin.em.getConnection().execute(`create database "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    database: { kind: 'postgresql', url: url.toString(), poolMax: 2 },
+    drop: async () => {
+      await admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
+      await admin.close();
+    },
+  };
+}
 
 describe('migrations', () => {
   test('the committed migrations build exactly the schema the entities describe', async () => {
@@ -54,4 +89,64 @@ describe('migrations', () => {
       }
     },
   );
+
+  test('tasks written by the release before richer tasks migrate with every row intact, and read back whole', async () => {
+    const fresh = await freshDatabase();
+    const { database } = fresh;
+    const userId = newUserId('legacy');
+    try {
+      // The previous release's schema, filled as that release wrote it.
+      const old = await openDatabase(database);
+      try {
+        await old.migrator.up({ to: BEFORE_RICHER_TASKS });
+        await old.em.getConnection().execute(
+          `insert into task (id, user_id, title, description, completed, created_at, updated_at) values
+            ('0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f', ?, 'Buy milk', null, false, '2026-11-20T10:00:00.000Z', '2026-11-20T10:00:00.000Z'),
+            ('0193a5c5-1a2b-7c3d-8e4f-5a6b7c8d9e0f', ?, 'Write the report', 'Q3 numbers', true, '2026-11-21T09:30:00.000Z', '2026-11-22T17:45:12.345Z')`,
+          [userId, userId],
+        );
+      } finally {
+        await old.close();
+      }
+
+      // This release starts on it: the remaining migrations run, and the API reads the old rows.
+      const api = await startTestServer({ database });
+      try {
+        const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
+        assert.deepEqual(data, [
+          {
+            id: '0193a5c5-1a2b-7c3d-8e4f-5a6b7c8d9e0f',
+            user_id: userId,
+            title: 'Write the report',
+            description: 'Q3 numbers',
+            completed: true,
+            priority: 'none',
+            tags: [],
+            due_at: null,
+            // Completed before completion times were kept: its last change is the best the data knows.
+            completed_at: '2026-11-22T17:45:12.345Z',
+            created_at: '2026-11-21T09:30:00.000Z',
+            updated_at: '2026-11-22T17:45:12.345Z',
+          },
+          {
+            id: '0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f',
+            user_id: userId,
+            title: 'Buy milk',
+            description: null,
+            completed: false,
+            priority: 'none',
+            tags: [],
+            due_at: null,
+            completed_at: null,
+            created_at: '2026-11-20T10:00:00.000Z',
+            updated_at: '2026-11-20T10:00:00.000Z',
+          },
+        ]);
+      } finally {
+        await api.close();
+      }
+    } finally {
+      await fresh.drop();
+    }
+  });
 });

@@ -43,6 +43,8 @@ function validatorMiddleware(spec: ApiSpec, options: { validateResponses: boolea
     validateRequests: { allErrors: true, removeAdditional: false },
     validateResponses: options.validateResponses ? { allErrors: true } : false,
     validateFormats: true,
+    // Full format checks: a date-time must name a real day (no 2026-02-30), as the tests' Ajv says.
+    ajvFormats: { mode: 'full' },
     // Authentication is src/http/auth.ts's job (WWW-Authenticate, rate limits, ownership).
     validateSecurity: false,
     $refParser: { mode: 'dereference' },

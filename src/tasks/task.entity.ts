@@ -10,11 +10,25 @@ export const TaskSchema = defineEntity({
     title: p.string().length(200),
     description: p.string().length(1000).nullable(),
     completed: p.boolean().default(false),
+    // The API's none/low/medium/high as 0–3, so the column sorts in the order of importance
+    // (src/tasks/task.mapper.ts maps between the two).
+    priority: p.smallint().default(0),
+    // As sent (first spelling of each tag, in order); the spec limits count and length.
+    tags: p.array().columnType('varchar(32)[]').default([]),
+    dueAt: p.datetime(3).nullable(),
+    // Set by the service when the task becomes completed, cleared when it is reopened.
+    completedAt: p.datetime(3).nullable(),
     // timestamptz(3): millisecond precision, exactly what a JS Date and the API's ISO strings carry.
     // The database clock sets both, so every instance of the service agrees on "now".
     createdAt: p.datetime(3).defaultRaw('now()'),
     updatedAt: p.datetime(3).defaultRaw('now()'),
   },
+  // The spec's bounds and the completion invariant, kept by the database too.
+  checks: [
+    { name: 'task_completed_at_check', expression: 'completed = (completed_at is not null)' },
+    { name: 'task_priority_check', expression: 'priority >= 0 and priority <= 3' },
+    { name: 'task_tags_check', expression: 'cardinality(tags) <= 20' },
+  ],
   // Serves "a user's tasks, newest first" and keyset pagination over (created_at, id).
   indexes: [{ name: 'task_user_id_created_at_id_idx', properties: ['userId', 'createdAt', 'id'] }],
 });

@@ -4,8 +4,20 @@ import type { Task } from './task.entity.ts';
 import type { TaskChanges, NewTask } from './task.repository.ts';
 
 export type ApiTask = components['schemas']['Task'];
+export type Priority = components['schemas']['Priority'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type TaskUpdate = components['schemas']['TaskUpdate'];
+
+/** Priorities in rising order: the index is what the database stores, so it sorts by importance. */
+const PRIORITIES: readonly Priority[] = ['none', 'low', 'medium', 'high'];
+
+export const priorityRank = (priority: Priority): number => PRIORITIES.indexOf(priority);
+
+function priorityName(rank: number): Priority {
+  const name = PRIORITIES[rank];
+  if (name === undefined) throw new Error(`A task has priority rank ${rank}, outside 0–3`);
+  return name;
+}
 
 export function toApiTask(task: Task): ApiTask {
   return {
@@ -14,7 +26,11 @@ export function toApiTask(task: Task): ApiTask {
     title: task.title,
     description: task.description ?? null,
     completed: task.completed,
+    priority: priorityName(task.priority),
+    tags: task.tags,
     // Always UTC with "Z": the replaced service sent local times with no zone.
+    due_at: task.dueAt?.toISOString() ?? null,
+    completed_at: task.completedAt?.toISOString() ?? null,
     created_at: task.createdAt.toISOString(),
     updated_at: task.updatedAt.toISOString(),
   };
@@ -27,19 +43,44 @@ export function toApiTask(task: Task): ApiTask {
  */
 const withoutLeadingBom = (text: string | null) => (text === null ? null : text.replace(/^\uFEFF+/, ''));
 
+/**
+ * Tags that differ only in case are one tag: the first spelling sent is kept, in the order sent
+ * (the spec's Tags). Case is folded by Unicode lower-casing, the same for every locale.
+ */
+export function distinctTags(tags: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return tags.filter((tag) => {
+    const key = tag.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** An RFC 3339 date-time the spec accepted (DateTimeInput), as an instant kept to the millisecond. */
+export const toInstant = (text: string): Date => new Date(text);
+
+const dueAt = (value: string | null) => (value === null ? null : toInstant(value));
+
 export function toNewTask(body: TaskCreate): NewTask {
   return {
     title: body.title.trim(),
     description: withoutLeadingBom(body.description ?? null),
     completed: body.completed ?? false,
+    priority: priorityRank(body.priority ?? 'none'),
+    tags: distinctTags(body.tags ?? []),
+    dueAt: dueAt(body.due_at ?? null),
   };
 }
 
-/** Only the fields present in the body; `description: null` is a change (it clears the description). */
+/** Only the fields present in the body; `description: null` and `due_at: null` are changes (they clear). */
 export function toTaskChanges(body: TaskUpdate): TaskChanges {
   return {
     ...(body.title !== undefined ? { title: body.title.trim() } : {}),
     ...(body.description !== undefined ? { description: withoutLeadingBom(body.description) } : {}),
     ...(body.completed !== undefined ? { completed: body.completed } : {}),
+    ...(body.priority !== undefined ? { priority: priorityRank(body.priority) } : {}),
+    ...(body.tags !== undefined ? { tags: distinctTags(body.tags) } : {}),
+    ...(body.due_at !== undefined ? { dueAt: dueAt(body.due_at) } : {}),
   };
 }

@@ -1,15 +1,20 @@
-// One method per use case, each a single SQL statement (one round trip), scoped to its user.
-// Updates are computed by the database (`not completed`, `now()`), so concurrent requests never
-// lose each other's writes.
-import { raw, type SqlEntityManager } from '@mikro-orm/postgresql';
+// One method per use case, each a single SQL statement (one round trip), scoped to its user. The
+// statements themselves are built in task.sql.ts. Updates are computed by the database
+// (`not completed`, `now()`), so concurrent requests never lose each other's writes.
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
+import * as sql from './task.sql.ts';
 
 export interface NewTask {
   title: string;
   description: string | null;
   completed: boolean;
+  /** 0 (none) to 3 (high). */
+  priority: number;
+  tags: string[];
+  dueAt: Date | null;
 }
 
 export type TaskChanges = Partial<NewTask>;
@@ -35,31 +40,22 @@ export class TaskRepository {
     this.#em = em;
   }
 
-  #query() {
-    return this.#em.createQueryBuilder(TaskSchema);
+  /** Runs a statement and reads its rows as tasks (column names and types mapped as the entity says). */
+  async #tasks(statement: sql.Statement): Promise<Task[]> {
+    const rows = await this.#em.getConnection().execute<Record<string, unknown>[]>(statement.sql, statement.params);
+    const meta = this.#em.getMetadata().get<Task>(TaskSchema.meta.class);
+    const driver = this.#em.getDriver();
+    return rows.map((row) => driver.mapResult(row, meta) as Task);
   }
 
   async createTask(userId: string, task: NewTask): Promise<Task> {
     // UUIDv7: time-ordered, so new rows land at the right edge of the primary-key index.
-    const row = await this.#query()
-      .insert({ id: uuidv7(), userId, ...task })
-      .returning('*')
-      .execute<Task>('get');
-    return row;
+    const [created] = await this.#tasks(sql.insertTask(uuidv7(), userId, task));
+    return created!;
   }
 
   async listTasks(userId: string, query: TaskListQuery): Promise<TaskPage> {
-    const qb = this.#query().select('*').where({ userId });
-    if (query.completed !== undefined) qb.andWhere({ completed: query.completed });
-    if (query.after) {
-      // A row-value comparison walks the (user_id, created_at, id) index backwards from the cursor.
-      qb.andWhere(raw('(created_at, id) < (?, ?)', [query.after.createdAt, query.after.id]));
-    }
-    // One row more than asked tells whether another page follows, without a count query.
-    const rows = await qb
-      .orderBy({ createdAt: 'desc', id: 'desc' })
-      .limit(query.limit + 1)
-      .execute<Task[]>('all');
+    const rows = await this.#tasks(sql.listTasks(userId, query));
     const tasks = rows.slice(0, query.limit);
     const last = tasks.at(-1);
     return {
@@ -69,28 +65,19 @@ export class TaskRepository {
   }
 
   async getTask(userId: string, taskId: string): Promise<Task | undefined> {
-    return this.#query().select('*').where({ id: taskId, userId }).execute<Task | undefined>('get');
+    return (await this.#tasks(sql.selectTask(userId, taskId)))[0];
   }
 
   async updateTask(userId: string, taskId: string, changes: TaskChanges): Promise<Task | undefined> {
-    return this.#query()
-      .update({ ...changes, updatedAt: raw('now()') })
-      .where({ id: taskId, userId })
-      .returning('*')
-      .execute<Task | undefined>('get');
+    return (await this.#tasks(sql.updateTask(userId, taskId, changes)))[0];
   }
 
   async toggleTaskCompletion(userId: string, taskId: string): Promise<Task | undefined> {
-    return this.#query()
-      .update({ completed: raw('not completed'), updatedAt: raw('now()') })
-      .where({ id: taskId, userId })
-      .returning('*')
-      .execute<Task | undefined>('get');
+    return (await this.#tasks(sql.toggleTaskCompletion(userId, taskId)))[0];
   }
 
   /** True when a task was deleted. */
   async deleteTask(userId: string, taskId: string): Promise<boolean> {
-    const deleted = await this.#em.nativeDelete(TaskSchema, { id: taskId, userId });
-    return deleted > 0;
+    return (await this.#tasks(sql.deleteTask(userId, taskId))).length > 0;
   }
 }

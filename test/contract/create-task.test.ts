@@ -42,6 +42,10 @@ describe('createTask', () => {
       title: 'Buy milk',
       description: 'Two litres',
       completed: false,
+      priority: 'none',
+      tags: [],
+      due_at: null,
+      completed_at: null,
       created_at: data.created_at,
       updated_at: data.created_at,
     });
@@ -70,6 +74,7 @@ describe('createTask', () => {
       body: { title: 'Already done', completed: true },
     });
     assert.equal(data?.completed, true);
+    assert.equal(data?.completed_at, data?.created_at, 'it was completed when it was created');
   });
 
   test('a 200-character title is accepted', async () => {

@@ -19,6 +19,8 @@ const JSON_TYPES = ['null', 'boolean', 'integer', 'number', 'string', 'array', '
 /** The JSON types a schema allows (`type` as a string or an array; inferred when absent). */
 export function typesOf(input: unknown): string[] {
   const schema = resolveRef<Schema>(input);
+  const branches = alternativesOf(schema);
+  if (branches) return [...new Set(branches.flatMap(typesOf))];
   if (typeof schema.type === 'string') return [schema.type];
   if (Array.isArray(schema.type)) return schema.type as string[];
   if ('const' in schema) return [jsonType(schema.const)];
@@ -26,6 +28,12 @@ export function typesOf(input: unknown): string[] {
   if (schema.properties || schema.required) return ['object'];
   if (schema.items) return ['array'];
   return [...JSON_TYPES];
+}
+
+/** The branches of a oneOf/anyOf schema (each a schema of its own), if it is one. */
+function alternativesOf(schema: Schema): unknown[] | undefined {
+  const branches = (schema.oneOf ?? schema.anyOf) as unknown[] | undefined;
+  return Array.isArray(branches) && branches.length > 0 ? branches : undefined;
 }
 
 function jsonType(value: unknown): string {
@@ -156,6 +164,11 @@ export function validValue(input: unknown): fc.Arbitrary<unknown> {
   const schema = resolveRef<Schema>(input);
   if ('const' in schema) return fc.constant(schema.const);
   if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]));
+  const branches = alternativesOf(schema);
+  if (branches) {
+    const accepts = validatorFor(schema);
+    return fc.oneof(...branches.map(validValue)).filter((v) => accepts(wire(v)));
+  }
   const types = typesOf(schema);
   const arbs = types.map((type) => validOfType(schema, type));
   const accepts = validatorFor(schema);
@@ -305,13 +318,20 @@ export function invalidValue(input: unknown): fc.Arbitrary<unknown> {
   const accepts = validatorFor(schema);
   const types = typesOf(schema);
   const strategies: fc.Arbitrary<unknown>[] = [anyJson];
-  if ('const' in schema || Array.isArray(schema.enum)) strategies.push(text(), fc.integer());
-  if (types.includes('string')) strategies.push(...stringBreakers(schema));
-  if (types.includes('integer') || types.includes('number'))
-    strategies.push(...numberBreakers(schema, !types.includes('number')));
-  if (types.includes('object')) strategies.push(...objectBreakers(schema));
-  if (types.includes('array'))
-    strategies.push(fc.array(invalidValue(schema.items ?? {}), { minLength: 1, maxLength: 3 }));
+  // What breaks one branch of a oneOf/anyOf may still pass another; the filter below keeps only
+  // values every branch refuses.
+  const branches = alternativesOf(schema);
+  if (branches) {
+    strategies.push(...branches.map(invalidValue));
+  } else {
+    if ('const' in schema || Array.isArray(schema.enum)) strategies.push(text(), fc.integer());
+    if (types.includes('string')) strategies.push(...stringBreakers(schema));
+    if (types.includes('integer') || types.includes('number'))
+      strategies.push(...numberBreakers(schema, !types.includes('number')));
+    if (types.includes('object')) strategies.push(...objectBreakers(schema));
+    if (types.includes('array'))
+      strategies.push(fc.array(invalidValue(schema.items ?? {}), { minLength: 1, maxLength: 3 }));
+  }
   return fc.oneof(...strategies).filter((v) => v !== undefined && !accepts(wire(v)));
 }
 

@@ -1,8 +1,9 @@
 // Stateful model testing: random sequences of commands (create, update, toggle, delete, get, list
 // with paging, and the same on ids that name nothing or belong to someone else) run against the
 // service and against a plain in-memory list of tasks. After every command the service and the
-// model must agree on every task: ids, titles, descriptions, completion, order (newest first),
-// created_at (never changes) and updated_at (changes only on writes, never goes back).
+// model must agree on every task: every field (priority, tags without case duplicates, due dates in
+// UTC, completed_at stamped and cleared with completion), order (newest first), created_at (never
+// changes) and updated_at (changes only on writes, never goes back).
 // Bodies, ids and page sizes are generated from the spec's schemas.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import fc from 'fast-check';
 import type { components } from '../../generated/schema.d.ts';
 import { operations, resolveRef, type Operation } from '../support/contract.ts';
 import { newUserId, startTestServer, type TestServer } from '../support/server.ts';
+import { distinctTags } from '../../src/tasks/task.mapper.ts';
 import { percentEncode, validValue, type Schema } from './arbitraries.ts';
 import { FUZZ_RUNS, FUZZ_SEED, countingSender, describeResponse, fuzzParameters, type Sender } from './settings.ts';
 
@@ -66,14 +68,10 @@ const jsonInit = (method: string, body: unknown): RequestInit => ({
   body: JSON.stringify(body),
 });
 
-const modelOf = (task: ApiTask): ModelTask => ({
-  id: task.id,
-  title: task.title,
-  description: task.description,
-  completed: task.completed,
-  created_at: task.created_at,
-  updated_at: task.updated_at,
-});
+const modelOf = ({ user_id: _, ...task }: ApiTask): ModelTask => task;
+
+/** A due date as the service answers it: the same instant, in UTC, to the millisecond. */
+const storedDueAt = (value: unknown) => (typeof value === 'string' ? new Date(value).toISOString() : null);
 
 /** The task the model expects, for failure messages and comparisons (user_id included). */
 const expectedOf = (task: ModelTask, userId: string): ApiTask => ({ ...task, user_id: userId });
@@ -151,17 +149,21 @@ class Create implements Command {
       201,
       this.toString(),
     );
-    const expected = {
+    const completed = (this.body.completed as boolean | undefined) ?? false;
+    const expected: ModelTask = {
+      id: task.id,
       title: (this.body.title as string).trim(),
       description: storedDescription((this.body.description as string | null | undefined) ?? null),
-      completed: (this.body.completed as boolean | undefined) ?? false,
+      completed,
+      priority: (this.body.priority as ApiTask['priority'] | undefined) ?? 'none',
+      tags: distinctTags((this.body.tags as string[] | undefined) ?? []),
+      due_at: storedDueAt(this.body.due_at),
+      // A task created completed was completed when it was created.
+      completed_at: completed ? task.created_at : null,
+      created_at: task.created_at,
+      updated_at: task.created_at,
     };
-    assert.deepEqual(
-      { title: task.title, description: task.description, completed: task.completed, user_id: task.user_id },
-      { ...expected, user_id: r.userId },
-      `${this.toString()}: the created task is not what was sent`,
-    );
-    assert.equal(task.updated_at, task.created_at, `${this.toString()}: a new task was updated before it was created`);
+    assert.deepEqual(task, expectedOf(expected, r.userId), `${this.toString()}: the created task is not what was sent`);
     assert.ok(!m.tasks.some((t) => t.id === task.id), `${this.toString()}: the id ${task.id} is already taken`);
     m.tasks.push(modelOf(task));
     await assertAgreement(m, r);
@@ -191,7 +193,16 @@ class Update implements Command {
       ...before,
       ...('title' in this.body ? { title: (this.body.title as string).trim() } : {}),
       ...('description' in this.body ? { description: storedDescription(this.body.description as string | null) } : {}),
-      ...('completed' in this.body ? { completed: this.body.completed as boolean } : {}),
+      ...('completed' in this.body
+        ? {
+            completed: this.body.completed as boolean,
+            // Stamped when it becomes completed, kept while it stays completed, cleared on reopening.
+            completed_at: this.body.completed ? (before.completed_at ?? task.updated_at) : null,
+          }
+        : {}),
+      ...('priority' in this.body ? { priority: this.body.priority as ApiTask['priority'] } : {}),
+      ...('tags' in this.body ? { tags: distinctTags(this.body.tags as string[]) } : {}),
+      ...('due_at' in this.body ? { due_at: storedDueAt(this.body.due_at) } : {}),
       updated_at: task.updated_at,
     };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: the updated task is not what the model expects`);
@@ -218,7 +229,12 @@ class Toggle implements Command {
       200,
       what,
     );
-    const expected: ModelTask = { ...before, completed: !before.completed, updated_at: task.updated_at };
+    const expected: ModelTask = {
+      ...before,
+      completed: !before.completed,
+      completed_at: before.completed ? null : task.updated_at,
+      updated_at: task.updated_at,
+    };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: completion did not flip`);
     assertTimestamps(task, before, what);
     m.tasks[m.tasks.indexOf(before)] = expected;

@@ -117,12 +117,14 @@ function typeErrors(rootNames: string[], currentDirectory: string): string {
 const TYPED_STORY = `
 import { createClient, createConfig } from './sdk/client/index.ts';
 import { createTask, deleteTask, getTask, listTasks, toggleTaskCompletion, updateTask } from './sdk/index.ts';
-import type { DeleteConfirmation, Problem, Task, TaskCreate, TaskList, TaskUpdate } from './sdk/index.ts';
+import type { DeleteConfirmation, Priority, Problem, Tags, Task, TaskCreate, TaskList, TaskUpdate } from './sdk/index.ts';
 
 export async function story(baseUrl: string, userId: string, token: () => string | undefined): Promise<Task> {
   const client = createClient(createConfig({ baseUrl, auth: () => token() }));
   const path = { user_id: userId };
-  const draft: TaskCreate = { title: 'Buy milk', description: null, completed: false };
+  const priority: Priority = 'high';
+  const tags: Tags = ['errands'];
+  const draft: TaskCreate = { title: 'Buy milk', description: null, completed: false, priority, tags, due_at: null };
   const task: Task = (await createTask({ client, path, body: draft, throwOnError: true })).data;
   const taskPath = { ...path, task_id: task.id };
   const page: TaskList = (await listTasks({ client, path, query: { limit: 10, completed: false }, throwOnError: true })).data;
@@ -135,7 +137,10 @@ export async function story(baseUrl: string, userId: string, token: () => string
     const fields: string[] = (problem.errors ?? []).map((e) => e.path + ' ' + e.message);
     throw new Error(status + ' ' + problem.detail + ' ' + fields.join(', '));
   }
-  const change: TaskUpdate = { title: 'Buy oat milk', description: null };
+  const change: TaskUpdate = { title: 'Buy oat milk', description: null, due_at: '2026-11-27T17:00:00+01:00' };
+  const due: string | null = task.due_at;
+  const doneAt: string | null = task.completed_at;
+  void [due, doneAt];
   const updated: Task = (await updateTask({ client, path: taskPath, body: change, throwOnError: true })).data;
   const toggled: boolean = (await toggleTaskCompletion({ client, path: taskPath, throwOnError: true })).data.completed;
   const deleted: DeleteConfirmation = (await deleteTask({ client, path: taskPath, throwOnError: true })).data;
@@ -148,6 +153,10 @@ export async function story(baseUrl: string, userId: string, token: () => string
   await createTask({ client, path, body: { title: 't', colour: 'red' } });
   // @ts-expect-error completed is a boolean
   await updateTask({ client, path: taskPath, body: { completed: 'yes' } });
+  // @ts-expect-error a priority is none, low, medium or high
+  await updateTask({ client, path: taskPath, body: { priority: 'urgent' } });
+  // @ts-expect-error completed_at is set by the service, never sent
+  await updateTask({ client, path: taskPath, body: { completed_at: null } });
   // @ts-expect-error a task's path needs its task_id
   await getTask({ client, path });
   // @ts-expect-error a description is a string or null, never a number
@@ -302,7 +311,16 @@ describe('SDK generated from the contract', () => {
     });
 
     const path = { user_id: userId };
-    const created = await sdk.createTask({ path, body: { title: 'Buy milk', description: 'Two litres' } });
+    const created = await sdk.createTask({
+      path,
+      body: {
+        title: 'Buy milk',
+        description: 'Two litres',
+        priority: 'high',
+        tags: ['errands', 'Errands', 'shop'],
+        due_at: '2026-11-27T17:00:00+01:00',
+      },
+    });
     assert.equal(
       created.response.status,
       201,
@@ -318,6 +336,10 @@ describe('SDK generated from the contract', () => {
         title: 'Buy milk',
         description: 'Two litres',
         completed: false,
+        priority: 'high',
+        tags: ['errands', 'shop'],
+        due_at: '2026-11-27T16:00:00.000Z',
+        completed_at: null,
         created_at: task.created_at,
         updated_at: task.created_at,
       },
@@ -348,7 +370,7 @@ describe('SDK generated from the contract', () => {
     const completed = toggled.data as Task;
     assert.deepEqual(outcome(toggled), {
       status: 200,
-      data: { ...renamed, completed: true, updated_at: completed.updated_at },
+      data: { ...renamed, completed: true, completed_at: completed.updated_at, updated_at: completed.updated_at },
       error: undefined,
     });
     assert.ok(completed.updated_at >= renamed.updated_at, 'updated_at moves forward');

@@ -1,9 +1,11 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125131539_create_task } from './Migration20261125131539_create_task.ts';
 import { Migration20261125140000_rate_limit } from './Migration20261125140000_rate_limit.ts';
+import { Migration20261126020907_task_priority_tags_due } from './Migration20261126020907_task_priority_tags_due.ts';
 
 // Every migration, oldest first. `npm run migration:create -- <name>` writes a new file; add it here.
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125131539_create_task', class: Migration20261125131539_create_task },
   { name: 'Migration20261125140000_rate_limit', class: Migration20261125140000_rate_limit },
+  { name: 'Migration20261126020907_task_priority_tags_due', class: Migration20261126020907_task_priority_tags_due },
 ];
