@@ -718,6 +718,7 @@ async function run(index: number): Promise<RunResult> {
         ...commonEnv(),
         DATABASE_URL: undefined,
         PGLITE_DATA_DIR: 'memory://',
+        ALLOW_EMBEDDED_DATABASE: 'true',
       });
       targets.push(target);
       const pgliteUsers = await makeUsers();

@@ -2,7 +2,7 @@
 // and no secret configured, with the service's development secret.
 // Usage: npm run token -- <user_id> [--ttl <seconds>]
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { loadConfig, loadOrExit } from '../src/config.ts';
 import { loadOrCreateDevelopmentSecret } from '../src/auth/development-secret.ts';
 import { signToken } from '../src/auth/sign-token.ts';
 
@@ -17,30 +17,30 @@ if (!userId || !/^[A-Za-z0-9_-]{1,255}$/.test(userId) || !Number.isInteger(ttl) 
   process.exit(2);
 }
 
-try {
-  const config = loadConfig();
-  let secret = config.auth.secret;
-  if (!secret && config.auth.developmentSecret && config.database.kind === 'pglite') {
-    if (config.database.dataDir.startsWith('memory://')) {
-      throw new ConfigError(
-        'PGLITE_DATA_DIR=memory:// keeps the development secret in the server process; set BETTER_AUTH_SECRET instead.',
-      );
-    }
-    secret = await loadOrCreateDevelopmentSecret(config.database.dataDir);
-  }
-  if (!secret) {
-    throw new ConfigError('Only JWKS_URL is configured: tokens come from your Better Auth server, not from here.');
-  }
-  console.log(
-    await signToken({
-      secret,
-      userId,
-      expiresInSeconds: ttl,
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-    }),
-  );
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
+function refuse(message: string): never {
+  console.error(message);
   process.exit(1);
 }
+
+const config = loadOrExit(() => loadConfig());
+let secret = config.auth.secret;
+if (!secret && config.auth.developmentSecret && config.database.kind === 'pglite') {
+  if (config.database.dataDir.startsWith('memory://')) {
+    refuse(
+      'PGLITE_DATA_DIR=memory:// keeps the development secret in the server process; set BETTER_AUTH_SECRET instead.',
+    );
+  }
+  secret = await loadOrCreateDevelopmentSecret(config.database.dataDir);
+}
+if (!secret) {
+  refuse('Only JWKS_URL is configured: tokens come from your Better Auth server, not from here.');
+}
+console.log(
+  await signToken({
+    secret,
+    userId,
+    expiresInSeconds: ttl,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+  }),
+);

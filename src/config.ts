@@ -1,4 +1,10 @@
 // The environment, parsed and validated once at start-up. Nothing else reads process.env.
+//
+// Every variable is read through an Environment, which records what is wrong instead of stopping at
+// the first problem; the loader then throws one ConfigError that lists them all, so an operator
+// fixes a deployment in one round, not one variable per restart. Adding a variable: read it in the
+// section it belongs to (database, auth, …), list it in .env.example and the README's table.
+import proxyaddr from 'proxy-addr';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -45,128 +51,249 @@ export interface Config {
   validateResponses: boolean;
 }
 
+/** One variable (or combination) that is wrong: what was expected, and what arrived (secrets masked). */
+export interface ConfigProblem {
+  variable: string;
+  expected: string;
+  /** The value as it may be shown; undefined when the variable is unset. */
+  received: string | undefined;
+}
+
+/** Every problem with the configuration, one per line in `message`. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    super(
+      problems.map((p) => `${p.variable}: expected ${p.expected}; got ${p.received ?? 'nothing (unset)'}`).join('\n'),
+    );
+    this.problems = problems;
+  }
 }
 
 type Env = Record<string, string | undefined>;
 
+/** Variables whose value never appears in a message, only its length. */
+const SECRET_VARIABLES = new Set(['BETTER_AUTH_SECRET']);
+
+/** A received value as an error message may show it: secrets hidden, passwords in connection strings masked. */
+function shown(variable: string, value: string): string {
+  if (SECRET_VARIABLES.has(variable)) return `a hidden value of ${Buffer.byteLength(value)} bytes`;
+  const masked = value
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)[^/?#]*@/i, '$1****@')
+    .replace(/(password\s*=\s*)[^\s&]+/gi, '$1****');
+  return JSON.stringify(masked);
+}
+
+/** Reads variables and collects what is wrong with them; `check()` throws them all at once. */
+class Environment {
+  readonly #env: Env;
+  readonly #problems: ConfigProblem[] = [];
+
+  constructor(env: Env) {
+    this.#env = env;
+  }
+
+  /** The value as set, or undefined when unset or blank. */
+  raw(name: string): string | undefined {
+    const value = this.#env[name];
+    return value === undefined || value.trim() === '' ? undefined : value;
+  }
+
+  /** The value without surrounding white space, or undefined when unset or blank. */
+  text(name: string): string | undefined {
+    return this.raw(name)?.trim();
+  }
+
+  get production(): boolean {
+    return this.#env.NODE_ENV === 'production';
+  }
+
+  problem(variable: string, expected: string, received: string | undefined = this.raw(variable)): void {
+    this.#problems.push({
+      variable,
+      expected,
+      received: received === undefined ? undefined : shown(variable, received),
+    });
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (/^-?\d+$/.test(raw) && value >= min && value <= max) return value;
+    this.problem(name, `an integer from ${min} to ${max}`);
+    return fallback;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.text(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    this.problem(name, 'true or false');
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const raw = this.text(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    this.problem(name, `one of ${values.join(', ')}`);
+    return fallback;
+  }
+
+  url(name: string, protocols: readonly string[], form: string): URL | undefined {
+    const raw = this.text(name);
+    if (raw === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      this.problem(name, `a URL (${form})`);
+      return undefined;
+    }
+    if (!protocols.includes(url.protocol)) {
+      this.problem(name, `a ${protocols.map((p) => `${p}//`).join(' or ')} URL (${form})`);
+      return undefined;
+    }
+    return url;
+  }
+
+  /** Throws one ConfigError naming every problem found so far. */
+  check(): void {
+    if (this.#problems.length > 0) throw new ConfigError(this.#problems);
+  }
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
-}
-
-function database(env: Env): DatabaseConfig {
-  const url = env.DATABASE_URL?.trim();
+function readDatabase(env: Environment): DatabaseConfig {
+  const poolMax = env.integer('DB_POOL_MAX', 10, 2, 1000);
+  const allowEmbedded = env.boolean('ALLOW_EMBEDDED_DATABASE', false);
+  const form = 'postgresql://user:password@host:5432/database';
+  const url = env.url('DATABASE_URL', ['postgresql:', 'postgres:'], form);
   if (url) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new ConfigError('DATABASE_URL is not a valid URL (expected postgresql://user@host:port/database)');
-    }
-    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-      throw new ConfigError(`DATABASE_URL must use postgresql:// (got "${parsed.protocol}//")`);
-    }
-    if (parsed.pathname.length <= 1) {
-      throw new ConfigError('DATABASE_URL must name a database (postgresql://user@host:port/database)');
-    }
-    return { kind: 'postgresql', url, poolMax: integer(env, 'DB_POOL_MAX', 10, 2, 1000) };
+    if (url.pathname.length <= 1) env.problem('DATABASE_URL', `a URL that names a database (${form})`);
+    return { kind: 'postgresql', url: env.text('DATABASE_URL')!, poolMax };
   }
-  return { kind: 'pglite', dataDir: env.PGLITE_DATA_DIR?.trim() || '.data/pglite' };
+  if (env.raw('DATABASE_URL') === undefined && env.production && !allowEmbedded) {
+    // A misspelled or forgotten DATABASE_URL must not quietly put production data in a local folder.
+    env.problem(
+      'DATABASE_URL',
+      'a PostgreSQL URL when NODE_ENV=production (set ALLOW_EMBEDDED_DATABASE=true to run on the embedded database)',
+    );
+  }
+  return { kind: 'pglite', dataDir: env.text('PGLITE_DATA_DIR') ?? '.data/pglite' };
 }
 
-function auth(env: Env, db: DatabaseConfig): AuthConfig {
-  const secret = env.BETTER_AUTH_SECRET || undefined;
+function readAuth(env: Environment, db: DatabaseConfig): AuthConfig {
+  const secret = env.raw('BETTER_AUTH_SECRET');
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
-    throw new ConfigError('BETTER_AUTH_SECRET must be at least 32 bytes (generate one with: openssl rand -base64 32)');
+    env.problem('BETTER_AUTH_SECRET', 'at least 32 bytes (generate one with: openssl rand -base64 32)');
   }
-  let jwksUrl: URL | undefined;
-  if (env.JWKS_URL) {
-    try {
-      jwksUrl = new URL(env.JWKS_URL);
-    } catch {
-      throw new ConfigError(`JWKS_URL is not a valid URL (got "${env.JWKS_URL}")`);
-    }
-    if (jwksUrl.protocol !== 'https:' && jwksUrl.protocol !== 'http:') {
-      throw new ConfigError('JWKS_URL must be an http(s) URL');
-    }
-  }
-  const developmentSecret = !secret && !jwksUrl;
-  if (developmentSecret && db.kind === 'postgresql') {
-    throw new ConfigError(
-      'Set BETTER_AUTH_SECRET (HS256 shared secret) or JWKS_URL (public keys): with DATABASE_URL set the service ' +
-        'will not start without a way to verify tokens. The development secret exists only for the embedded database.',
+  const jwksUrl = env.url('JWKS_URL', ['https:', 'http:'], 'e.g. https://auth.example.com/api/auth/jwks');
+  const keySourceSet = secret !== undefined || env.raw('JWKS_URL') !== undefined;
+  if (!keySourceSet && (db.kind === 'postgresql' || env.production)) {
+    // The development secret exists so the embedded database works out of the box, nowhere else.
+    env.problem(
+      'BETTER_AUTH_SECRET or JWKS_URL',
+      `a way to verify tokens (an HS256 shared secret, or a public key set URL) when ${
+        db.kind === 'postgresql' ? 'DATABASE_URL' : 'NODE_ENV=production'
+      } is set; the development secret is only for the embedded database in development`,
     );
   }
   return {
     secret,
     jwksUrl,
-    issuer: env.JWT_ISSUER || undefined,
-    audience: env.JWT_AUDIENCE || undefined,
-    clockSkewSeconds: integer(env, 'JWT_CLOCK_SKEW_SECONDS', 10, 0, 300),
-    jwksCooldownSeconds: integer(env, 'JWKS_COOLDOWN_SECONDS', 30, 0, 3600),
-    developmentSecret,
+    issuer: env.text('JWT_ISSUER'),
+    audience: env.text('JWT_AUDIENCE'),
+    clockSkewSeconds: env.integer('JWT_CLOCK_SKEW_SECONDS', 10, 0, 300),
+    jwksCooldownSeconds: env.integer('JWKS_COOLDOWN_SECONDS', 30, 0, 3600),
+    developmentSecret: !keySourceSet,
   };
 }
 
-function corsOrigins(raw: string | undefined): string[] {
-  const origins = (raw ?? '')
+function readRateLimit(env: Environment): RateLimitConfig {
+  return {
+    windowSeconds: env.integer('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
+    perUser: env.integer('RATE_LIMIT_PER_USER', 300, 0, 1_000_000_000),
+    perIp: env.integer('RATE_LIMIT_PER_IP', 60, 0, 1_000_000_000),
+  };
+}
+
+function readCorsOrigins(env: Environment): string[] {
+  const origins = (env.text('CORS_ORIGINS') ?? '')
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean);
-  for (const origin of origins) {
-    // An origin is scheme://host[:port], nothing more; "*" allows any (safe: tokens, not cookies).
-    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new ConfigError(`CORS_ORIGINS must list origins like https://app.example.com, or * (got "${origin}")`);
-    }
+  // An origin is scheme://host[:port], nothing more; "*" allows any (safe: tokens, not cookies).
+  const bad = origins.filter((origin) => origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin));
+  if (bad.length > 0) {
+    env.problem(
+      'CORS_ORIGINS',
+      `comma-separated origins like https://app.example.com, or * (not origins: ${bad.join(', ')})`,
+    );
   }
   return origins;
 }
 
-function trustProxy(raw: string | undefined): boolean | number | string {
-  const value = raw?.trim();
-  if (!value || value === 'false') return false;
-  if (value === 'true') return true;
+/** Express's "trust proxy", checked with the very package Express compiles it with (proxy-addr). */
+function readTrustProxy(env: Environment): boolean | number | string {
+  const value = env.text('TRUST_PROXY');
+  if (value === undefined || value.toLowerCase() === 'false') return false;
+  if (value.toLowerCase() === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
-  return value; // "loopback", "10.0.0.0/8, 127.0.0.1", … as Express reads them
+  try {
+    // As Express does with a string: split on commas, then compile (throws TypeError on a bad entry).
+    proxyaddr.compile(value.split(',').map((v) => v.trim()));
+    return value;
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    env.problem(
+      'TRUST_PROXY',
+      `true, false, a hop count, or comma-separated addresses, subnets (10.0.0.0/8) and loopback, linklocal, uniquelocal (${err.message})`,
+    );
+    return false;
+  }
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const logLevel = (env.LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
-  }
-  const db = database(env);
-  return {
-    port: integer(env, 'PORT', 3000, 0, 65535),
-    host: env.HOST?.trim() || undefined,
-    database: db,
-    auth: auth(env, db),
-    rateLimit: {
-      windowSeconds: integer(env, 'RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400),
-      perUser: integer(env, 'RATE_LIMIT_PER_USER', 300, 0, 1_000_000_000),
-      perIp: integer(env, 'RATE_LIMIT_PER_IP', 60, 0, 1_000_000_000),
-    },
-    corsOrigins: corsOrigins(env.CORS_ORIGINS),
-    trustProxy: trustProxy(env.TRUST_PROXY),
-    migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
-    logLevel,
-    validateResponses: boolean(env, 'VALIDATE_RESPONSES', env.NODE_ENV !== 'production'),
+/** Only what reaching the database needs: for `npm run migrate`, which has no use for auth settings. */
+export function loadDatabaseConfig(vars: Env = process.env): DatabaseConfig {
+  const env = new Environment(vars);
+  const database = readDatabase(env);
+  env.check();
+  return database;
+}
+
+export function loadConfig(vars: Env = process.env): Config {
+  const env = new Environment(vars);
+  const database = readDatabase(env);
+  const config: Config = {
+    port: env.integer('PORT', 3000, 0, 65535),
+    host: env.text('HOST'),
+    database,
+    auth: readAuth(env, database),
+    rateLimit: readRateLimit(env),
+    corsOrigins: readCorsOrigins(env),
+    trustProxy: readTrustProxy(env),
+    migrateOnStart: env.boolean('MIGRATE_ON_START', true),
+    logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    validateResponses: env.boolean('VALIDATE_RESPONSES', !env.production),
   };
+  env.check();
+  return config;
+}
+
+/** For commands (the server, migrate, token): runs a loader, or prints every problem without a stack and exits 1. */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const count = err.problems.length === 1 ? '1 problem' : `${err.problems.length} problems`;
+    console.error(`Configuration error (${count}):\n  ${err.message.replaceAll('\n', '\n  ')}`);
+    process.exit(1);
+  }
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, loadOrExit, type Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase, type Database } from './db/orm.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -70,13 +70,7 @@ export async function startServer(
 }
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    console.error(`Configuration error: ${(err as Error).message}`);
-    process.exit(1);
-  }
+  const config = loadOrExit(() => loadConfig());
   const logger = createLogger(config.logLevel);
   const running = await startServer(config, logger);
   const where = config.database.kind === 'pglite' ? `embedded PostgreSQL in ${config.database.dataDir}` : 'PostgreSQL';

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { PROJECT_ROOT } from '../scripts/bundle-spec.ts';
+import { ConfigError, loadConfig, loadDatabaseConfig, type ConfigProblem } from '../src/config.ts';
 
 describe('configuration', () => {
   test('with nothing set, the service runs on the embedded database in .data/pglite on port 3000, with a development secret', () => {
@@ -72,27 +77,259 @@ describe('configuration', () => {
     assert.equal(config.trustProxy, 1);
   });
 
-  test('a bad value stops start-up with a message naming the variable', () => {
-    const cases: [Record<string, string>, RegExp][] = [
-      [{ PORT: 'eighty' }, /^PORT must be an integer/],
-      [{ PORT: '70000' }, /^PORT must be an integer from 0 to 65535/],
-      [{ DATABASE_URL: 'mysql://x/y' }, /^DATABASE_URL must use postgresql:\/\//],
-      [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a valid URL/],
-      [{ DATABASE_URL: 'postgresql://localhost' }, /^DATABASE_URL must name a database/],
-      [{ DATABASE_URL: 'postgresql://h/db', DB_POOL_MAX: '1' }, /^DB_POOL_MAX must be an integer from 2/],
-      [{ DATABASE_URL: 'postgresql://h/db' }, /^Set BETTER_AUTH_SECRET \(HS256 shared secret\) or JWKS_URL/],
-      [{ BETTER_AUTH_SECRET: 'short' }, /^BETTER_AUTH_SECRET must be at least 32 bytes/],
-      [{ JWKS_URL: 'ftp://keys' }, /^JWKS_URL must be an http\(s\) URL/],
-      [{ CORS_ORIGINS: 'example.com' }, /^CORS_ORIGINS must list origins/],
-      [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
-      [{ MIGRATE_ON_START: 'maybe' }, /^MIGRATE_ON_START must be true or false/],
-    ];
-    for (const [env, message] of cases) {
-      assert.throws(
-        () => loadConfig(env),
-        (err: unknown) => err instanceof ConfigError && message.test(err.message),
-        JSON.stringify(env),
-      );
+  /** The problems loadConfig reports for an environment (none: it loads). */
+  function problems(env: Record<string, string>, load: (env: Record<string, string>) => unknown = loadConfig) {
+    try {
+      load(env);
+      return [];
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      return err.problems;
     }
+  }
+
+  test('a bad value is reported with its name, the form expected and the value received', () => {
+    const cases: [Record<string, string>, ConfigProblem][] = [
+      [{ PORT: 'eighty' }, { variable: 'PORT', expected: 'an integer from 0 to 65535', received: '"eighty"' }],
+      [{ PORT: '70000' }, { variable: 'PORT', expected: 'an integer from 0 to 65535', received: '"70000"' }],
+      [
+        { DATABASE_URL: 'mysql://x/y', BETTER_AUTH_SECRET: SECRET },
+        {
+          variable: 'DATABASE_URL',
+          expected: 'a postgresql:// or postgres:// URL (postgresql://user:password@host:5432/database)',
+          received: '"mysql://x/y"',
+        },
+      ],
+      [
+        { DATABASE_URL: 'not a url', BETTER_AUTH_SECRET: SECRET },
+        {
+          variable: 'DATABASE_URL',
+          expected: 'a URL (postgresql://user:password@host:5432/database)',
+          received: '"not a url"',
+        },
+      ],
+      [
+        { DATABASE_URL: 'postgresql://localhost', BETTER_AUTH_SECRET: SECRET },
+        {
+          variable: 'DATABASE_URL',
+          expected: 'a URL that names a database (postgresql://user:password@host:5432/database)',
+          received: '"postgresql://localhost"',
+        },
+      ],
+      [
+        { DATABASE_URL: 'postgresql://h/db', DB_POOL_MAX: '1', BETTER_AUTH_SECRET: SECRET },
+        { variable: 'DB_POOL_MAX', expected: 'an integer from 2 to 1000', received: '"1"' },
+      ],
+      [
+        { DATABASE_URL: 'postgresql://h/db' },
+        {
+          variable: 'BETTER_AUTH_SECRET or JWKS_URL',
+          expected:
+            'a way to verify tokens (an HS256 shared secret, or a public key set URL) when DATABASE_URL is set; ' +
+            'the development secret is only for the embedded database in development',
+          received: undefined,
+        },
+      ],
+      [
+        { JWKS_URL: 'ftp://keys' },
+        {
+          variable: 'JWKS_URL',
+          expected: 'a https:// or http:// URL (e.g. https://auth.example.com/api/auth/jwks)',
+          received: '"ftp://keys"',
+        },
+      ],
+      [
+        { CORS_ORIGINS: 'https://ok.example.com, example.com' },
+        {
+          variable: 'CORS_ORIGINS',
+          expected: 'comma-separated origins like https://app.example.com, or * (not origins: example.com)',
+          received: '"https://ok.example.com, example.com"',
+        },
+      ],
+      [
+        { LOG_LEVEL: 'loud' },
+        {
+          variable: 'LOG_LEVEL',
+          expected: 'one of fatal, error, warn, info, debug, trace, silent',
+          received: '"loud"',
+        },
+      ],
+      [{ MIGRATE_ON_START: 'maybe' }, { variable: 'MIGRATE_ON_START', expected: 'true or false', received: '"maybe"' }],
+    ];
+    for (const [env, problem] of cases) assert.deepEqual(problems(env), [problem], JSON.stringify(env));
+  });
+
+  test('every bad variable is reported at once, one line each, secrets and passwords masked', () => {
+    const env = {
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://app:hunter2-s3cret@db:3306/tasks',
+      BETTER_AUTH_SECRET: 'too-short-secret',
+      LOG_LEVEL: 'loud',
+      TRUST_PROXY: 'yes',
+      RATE_LIMIT_PER_USER: '-1',
+    };
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems.map((p) => p.variable).sort(), Object.keys(env).sort());
+    const lines = error.message.split('\n');
+    assert.equal(lines.length, 6);
+    for (const name of Object.keys(env)) {
+      assert.equal(lines.filter((line) => line.startsWith(`${name}: expected `)).length, 1, name);
+    }
+    assert.ok(lines.includes('PORT: expected an integer from 0 to 65535; got "eighty"'), error.message);
+    assert.ok(
+      lines.includes(
+        'DATABASE_URL: expected a postgresql:// or postgres:// URL (postgresql://user:password@host:5432/database); ' +
+          'got "mysql://app:****@db:3306/tasks"',
+      ),
+      error.message,
+    );
+    assert.ok(
+      lines.includes(
+        'BETTER_AUTH_SECRET: expected at least 32 bytes (generate one with: openssl rand -base64 32); ' +
+          'got a hidden value of 16 bytes',
+      ),
+      error.message,
+    );
+    assert.doesNotMatch(error.message, /hunter2|s3cret|too-short/);
+  });
+
+  test('TRUST_PROXY is checked the way Express compiles it', () => {
+    const trustProxy = (value: string) => loadConfig({ TRUST_PROXY: value }).trustProxy;
+    assert.equal(trustProxy('true'), true);
+    assert.equal(trustProxy('FALSE'), false);
+    assert.equal(trustProxy('2'), 2);
+    assert.equal(trustProxy('loopback, 10.0.0.0/8, fd00::/8'), 'loopback, 10.0.0.0/8, fd00::/8');
+    assert.deepEqual(problems({ TRUST_PROXY: 'yes' }), [
+      {
+        variable: 'TRUST_PROXY',
+        expected:
+          'true, false, a hop count, or comma-separated addresses, subnets (10.0.0.0/8) and loopback, linklocal, ' +
+          'uniquelocal (invalid IP address: yes)',
+        received: '"yes"',
+      },
+    ]);
+    assert.match(
+      problems({ TRUST_PROXY: '10.0.0.0/33' })[0]?.expected ?? '',
+      /invalid range on address: 10\.0\.0\.0\/33/,
+    );
+  });
+
+  test('under NODE_ENV=production the embedded database is refused unless explicitly allowed', () => {
+    assert.deepEqual(problems({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET }), [
+      {
+        variable: 'DATABASE_URL',
+        expected:
+          'a PostgreSQL URL when NODE_ENV=production (set ALLOW_EMBEDDED_DATABASE=true to run on the embedded database)',
+        received: undefined,
+      },
+    ]);
+    const allowed = loadConfig({ NODE_ENV: 'production', BETTER_AUTH_SECRET: SECRET, ALLOW_EMBEDDED_DATABASE: 'true' });
+    assert.deepEqual(allowed.database, { kind: 'pglite', dataDir: '.data/pglite' });
+    // Allowed or not, production never signs with the development secret.
+    assert.deepEqual(
+      problems({ NODE_ENV: 'production', ALLOW_EMBEDDED_DATABASE: 'true' }).map((p) => p.variable),
+      ['BETTER_AUTH_SECRET or JWKS_URL'],
+    );
+  });
+
+  test('the database settings load alone, without the auth settings (npm run migrate)', () => {
+    assert.deepEqual(loadDatabaseConfig({ DATABASE_URL: 'postgresql://app@db/tasks', BETTER_AUTH_SECRET: 'short' }), {
+      kind: 'postgresql',
+      url: 'postgresql://app@db/tasks',
+      poolMax: 10,
+    });
+    assert.deepEqual(
+      problems({ DATABASE_URL: 'postgresql://app:pw@db', DB_POOL_MAX: 'x', PORT: 'x' }, loadDatabaseConfig),
+      [
+        { variable: 'DB_POOL_MAX', expected: 'an integer from 2 to 1000', received: '"x"' },
+        {
+          variable: 'DATABASE_URL',
+          expected: 'a URL that names a database (postgresql://user:password@host:5432/database)',
+          received: '"postgresql://app:****@db"',
+        },
+      ],
+    );
+  });
+
+  test('.env.example lists every variable the service reads, each with its default', async () => {
+    const example = await readFile(join(PROJECT_ROOT, '.env.example'), 'utf8');
+    const listed = new Map([...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const read = new Set<string>();
+    const watching = (env: Record<string, string>) =>
+      new Proxy(env, {
+        get: (target, name) => {
+          if (typeof name === 'string') read.add(name);
+          return target[name as string];
+        },
+      });
+    loadConfig(watching({}));
+    loadConfig(watching({ DATABASE_URL: 'postgresql://app@db/tasks', BETTER_AUTH_SECRET: SECRET }));
+    assert.deepEqual(
+      [...read].filter((name) => !listed.has(name)),
+      [],
+      'variables missing from .env.example',
+    );
+    assert.deepEqual(
+      [...listed.keys()].filter((name) => !read.has(name)),
+      [],
+      'variables nobody reads',
+    );
+    // Set to the values shown, the configuration is the one with nothing set.
+    const shownValues = Object.fromEntries([...listed].filter(([, value]) => value !== ''));
+    assert.deepEqual(loadConfig(shownValues), loadConfig({}));
+  });
+
+  describe('the commands', () => {
+    const run = (script: string, env: Record<string, string | undefined>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--experimental-strip-types', script],
+          { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, ...env } },
+          (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+        );
+      });
+
+    test('the server prints every problem, one per line, and exits 1 without a stack trace', async () => {
+      const { code, stdout, stderr } = await run('src/server.ts', {
+        PORT: 'eighty',
+        TRUST_PROXY: 'yes',
+        BETTER_AUTH_SECRET: 'hunter2',
+      });
+      assert.equal(code, 1);
+      assert.equal(stdout, '');
+      assert.equal(
+        stderr,
+        [
+          'Configuration error (3 problems):',
+          '  PORT: expected an integer from 0 to 65535; got "eighty"',
+          '  BETTER_AUTH_SECRET: expected at least 32 bytes (generate one with: openssl rand -base64 32); got a hidden value of 7 bytes',
+          '  TRUST_PROXY: expected true, false, a hop count, or comma-separated addresses, subnets (10.0.0.0/8) and loopback, linklocal, uniquelocal (invalid IP address: yes); got "yes"',
+          '',
+        ].join('\n'),
+      );
+    });
+
+    test('npm run migrate needs only the database settings: broken auth settings do not stop it', async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'tasks-migrate-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const database = process.env.DATABASE_URL
+        ? { DATABASE_URL: process.env.DATABASE_URL }
+        : { PGLITE_DATA_DIR: join(dir, 'pglite') };
+      const { code, stdout, stderr } = await run('scripts/migrate.ts', {
+        ...database,
+        BETTER_AUTH_SECRET: 'short',
+        JWKS_URL: 'ftp://not-used-by-migrate',
+      });
+      assert.equal(stderr, '');
+      assert.equal(code, 0);
+      assert.match(stdout, /^(Applied: .+|Nothing to apply: the database is up to date\.)\n$/);
+    });
   });
 });

@@ -260,6 +260,12 @@ describe('trying it locally', () => {
       (err: { code: number; stderr: string }) => err,
     );
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /Configuration error: Set BETTER_AUTH_SECRET \(HS256 shared secret\) or JWKS_URL/);
+    assert.equal(
+      result.stderr,
+      'Configuration error (1 problem):\n' +
+        '  BETTER_AUTH_SECRET or JWKS_URL: expected a way to verify tokens (an HS256 shared secret, or a public key ' +
+        'set URL) when DATABASE_URL is set; the development secret is only for the embedded database in development; ' +
+        'got nothing (unset)\n',
+    );
   });
 });
