@@ -10,11 +10,12 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SPEC_PATH } from '../src/spec.ts';
 
 const run = promisify(execFile);
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const SPEC_FILE = resolve(PROJECT_ROOT, 'openapi/openapi.yaml');
+const SPEC_FILE = fileURLToPath(SPEC_PATH);
 export const BUNDLE_FILE = resolve(PROJECT_ROOT, 'dist/openapi.json');
 const REDOCLY = resolve(PROJECT_ROOT, 'node_modules/.bin/redocly');
 

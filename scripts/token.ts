@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, loadOrExit } from '../src/config.ts';
 import { loadOrCreateDevelopmentSecret } from '../src/auth/development-secret.ts';
 import { signToken } from '../src/auth/sign-token.ts';
+import { isUserId, USER_ID_RULE } from '../src/auth/user-id.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -12,8 +13,8 @@ const { positionals, values } = parseArgs({
 });
 const userId = positionals[0];
 const ttl = Number(values.ttl);
-if (!userId || !/^[A-Za-z0-9_-]{1,255}$/.test(userId) || !Number.isInteger(ttl) || ttl < 1) {
-  console.error('usage: npm run token -- <user_id> [--ttl <seconds>]   (user_id: 1-255 of A-Z a-z 0-9 _ -)');
+if (!userId || !isUserId(userId) || !Number.isInteger(ttl) || ttl < 1) {
+  console.error(`usage: npm run token -- <user_id> [--ttl <seconds>]   (user_id: ${USER_ID_RULE})`);
   process.exit(2);
 }
 

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { SPEC_PATH } from '../src/spec.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
-const specText = readFileSync(new URL('../openapi/openapi.yaml', import.meta.url), 'utf8');
+const specText = readFileSync(SPEC_PATH, 'utf8');
 
 describe('documentation endpoints', () => {
   let api: TestServer;

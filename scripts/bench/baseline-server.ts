@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { isUserId } from '../../src/auth/user-id.ts';
 import { serveAsChild, type ServedTarget } from './child.ts';
 
 // ── The statements, as the service sends them (logged from PostgreSQL with log_statement=all) ──
@@ -59,7 +60,6 @@ interface TaskRow {
   updated_at: Date;
 }
 
-const USER_ID = /^[A-Za-z0-9_-]{1,255}$/;
 const UUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 const LOWER_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -230,7 +230,7 @@ export async function startBaselineServer(options: BaselineOptions): Promise<Ser
         clockTolerance: options.clockSkewSeconds,
         requiredClaims: ['sub', 'exp'],
       });
-      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub))
+      if (typeof payload.sub !== 'string' || !isUserId(payload.sub))
         throw new HttpError(401, "The token's subject is not a valid user id.");
       userId = payload.sub;
     } catch (err) {
@@ -267,7 +267,7 @@ export async function startBaselineServer(options: BaselineOptions): Promise<Ser
         Allow: rawTaskId === undefined ? 'GET, POST' : 'GET',
       });
     }
-    if (!USER_ID.test(userId))
+    if (!isUserId(userId))
       throw new HttpError(422, 'The request is invalid: /path/user_id must match pattern "^[A-Za-z0-9_-]+$"');
     if (rawTaskId !== undefined && !UUID.test(rawTaskId)) {
       throw new HttpError(422, 'The request is invalid: /path/task_id must be a UUID');

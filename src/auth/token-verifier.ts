@@ -11,9 +11,10 @@ import {
 } from 'jose';
 import { createSecretKey } from 'node:crypto';
 import type { AuthConfig } from '../config.ts';
+import { isUserId } from './user-id.ts';
 
-export const HMAC_ALGORITHMS = ['HS256'];
-export const ASYMMETRIC_ALGORITHMS = [
+const HMAC_ALGORITHMS = ['HS256'];
+const ASYMMETRIC_ALGORITHMS = [
   'EdDSA',
   'ES256',
   'ES384',
@@ -25,9 +26,6 @@ export const ASYMMETRIC_ALGORITHMS = [
   'PS384',
   'PS512',
 ];
-
-// The user id is the `sub` claim, and must fit the spec's UserId so it can match a path.
-const USER_ID = /^[A-Za-z0-9_-]{1,255}$/;
 
 export interface Principal {
   userId: string;
@@ -82,7 +80,8 @@ export function createTokenVerifier(
         } else {
           throw new InvalidTokenError(`Tokens signed with "${alg ?? 'no algorithm'}" are not accepted.`);
         }
-        if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
+        // The user id is the `sub` claim, and must fit the spec's UserId so it can match a path.
+        if (typeof payload.sub !== 'string' || !isUserId(payload.sub)) {
           throw new InvalidTokenError("The token's subject is not a valid user id.");
         }
         return { userId: payload.sub };

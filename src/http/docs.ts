@@ -1,7 +1,7 @@
 // Public, read-only: Swagger UI at /docs and the contract itself at /openapi.json and /openapi.yaml.
 import { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import type { ApiSpec } from './openapi.ts';
+import type { ApiSpec } from '../spec.ts';
 
 export function docsRouter(spec: ApiSpec): Router {
   const router = Router();

@@ -1,24 +1,11 @@
-// The contract, loaded once: the parsed document drives routing and validation, and is what the
-// service serves at /openapi.json; the YAML text is served as written at /openapi.yaml.
-import { readFileSync } from 'node:fs';
+// The contract at work: it validates every request (and, in tests, every response), decides which
+// bodies are read, and routes each operation to its handler.
 import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
-import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.js';
-import { parse } from 'yaml';
+import type { ApiSpec } from '../spec.ts';
 import type { OperationHandlers, OperationId } from './typed-handler.ts';
 import { ProblemError, validationProblem } from './problem.ts';
-
-export const SPEC_PATH = new URL('../../openapi/openapi.yaml', import.meta.url);
-
-export interface ApiSpec {
-  yaml: string;
-  document: OpenAPIV3.DocumentV3_1;
-}
-
-export function loadSpec(): ApiSpec {
-  const yaml = readFileSync(SPEC_PATH, 'utf8');
-  return { yaml, document: parse(yaml) as OpenAPIV3.DocumentV3_1 };
-}
+import { expressPath, findOperation, requiresToken, specOperations } from './spec-operations.ts';
 
 /**
  * Ajv coerces "Infinity" or "1e400" to a number that passes `type: integer` (Infinity % 1 is NaN)
@@ -51,20 +38,6 @@ function validatorMiddleware(spec: ApiSpec, options: { validateResponses: boolea
   });
 }
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
-
-type Operation = NonNullable<NonNullable<OpenAPIV3.DocumentV3_1['paths']>[string]>['get'];
-
-/** Every operation in the spec, with its method and path template. */
-function specOperations(spec: ApiSpec) {
-  return Object.entries(spec.document.paths ?? {}).flatMap(([path, item]) =>
-    METHODS.flatMap((method) => {
-      const operation: Operation = item?.[method];
-      return operation ? [{ method, path, operation }] : [];
-    }),
-  );
-}
-
 /**
  * Parses JSON bodies only for operations whose spec declares a request body; any other request's
  * body is never read ("no request body is read" stays true, whatever a client sends). Also enforces
@@ -72,12 +45,12 @@ function specOperations(spec: ApiSpec) {
  * a charset other than UTF-8 (RFC 8259 allows no other).
  */
 export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
-  const takesBody = specOperations(spec)
-    .filter(({ operation }) => operation?.requestBody)
-    .map(({ method, path, operation }) => ({
-      method: method.toUpperCase(),
-      path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-      required: Boolean((operation?.requestBody as { required?: boolean } | undefined)?.required),
+  const takesBody = specOperations(spec.document)
+    .filter(({ operation }) => operation.requestBody)
+    .map(({ method, pattern, operation }) => ({
+      method,
+      pattern,
+      required: Boolean((operation.requestBody as { required?: boolean } | undefined)?.required),
     }));
   // body-parser turns an empty body into {}; remember which requests really sent something.
   const sentBody = new WeakSet<object>();
@@ -93,7 +66,7 @@ export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
     type: ['application/json', 'application/*+json'],
   });
   return (req, res, next) => {
-    const op = takesBody.find((o) => o.method === req.method && o.path.test(req.path));
+    const op = findOperation(takesBody, req.method, req.path);
     if (!op) {
       next();
       return;
@@ -112,17 +85,6 @@ export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
   };
 }
 
-type SecurityRequirements = readonly Record<string, unknown>[] | undefined;
-
-/** A token is needed unless the operation (else the document) lists no requirement, or an empty one (`{}`). */
-export function requiresToken(
-  operation: { security?: SecurityRequirements },
-  document: { security?: SecurityRequirements },
-): boolean {
-  const security = operation.security ?? document.security ?? [];
-  return security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0);
-}
-
 /**
  * Routes every operation in the spec to the handler named by its operationId: the spec decides
  * paths, methods and which operations need a token (their `security`, or the document's); the
@@ -135,14 +97,11 @@ export function registerOperations(
   handlers: OperationHandlers,
   guard: { secured: RequestHandler<{ user_id?: string }> },
 ): void {
-  for (const { method, path, operation } of specOperations(spec)) {
-    const operationId = operation?.operationId as OperationId | undefined;
-    if (!operation || !operationId) continue;
-    const handler = handlers[operationId];
+  for (const { method, path, operationId, operation } of specOperations(spec.document)) {
+    const handler = handlers[operationId as OperationId] as RequestHandler | undefined;
     if (!handler) throw new Error(`No handler for operation ${operationId} (${method.toUpperCase()} ${path})`);
-    const expressPath = path.replace(/\{([^}]+)\}/g, ':$1');
     if (requiresToken(operation, spec.document))
-      app[method](expressPath, guard.secured as RequestHandler, handler as RequestHandler);
-    else app[method](expressPath, handler as RequestHandler);
+      app[method](expressPath(path), guard.secured as RequestHandler, handler);
+    else app[method](expressPath(path), handler);
   }
 }

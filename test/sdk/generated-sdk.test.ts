@@ -13,13 +13,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import ts from 'typescript';
 import type { components } from '../../generated/schema.d.ts';
-import { contractViolations, specDocument } from '../support/contract.ts';
+import { SPEC_PATH } from '../../src/spec.ts';
+import { PROJECT_ROOT } from '../../scripts/bundle-spec.ts';
+import { contractViolations, operations } from '../support/contract.ts';
 import { newUserId, startTestServer, tokenFor, type TestServer } from '../support/server.ts';
 
 type Task = components['schemas']['Task'];
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SPEC_FILE = join(PROJECT_ROOT, 'openapi/openapi.yaml');
+const SPEC_FILE = fileURLToPath(SPEC_PATH);
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 // ── Generating ─────────────────────────────────────────────────────────────────────────────────
@@ -206,16 +207,7 @@ interface GeneratedClient {
 }
 
 /** Whether any operation asks for credentials: its own `security`, or else the root one. */
-const rootSecurity = (specDocument.security as object[] | undefined) ?? [];
-const specDeclaresSecurity = Object.values(
-  specDocument.paths as Record<string, Record<string, { security?: object[] }>>,
-).some((item) =>
-  ['get', 'put', 'post', 'delete', 'patch'].some((method) =>
-    (item[method] ? (item[method].security ?? rootSecurity) : []).some(
-      (requirement) => Object.keys(requirement).length > 0,
-    ),
-  ),
-);
+const specDeclaresSecurity = operations.some((op) => op.secured);
 
 /** The whole outcome of an SDK call, for comparing at once. */
 const outcome = (result: SdkResult) => ({ status: result.response.status, data: result.data, error: result.error });

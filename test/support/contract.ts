@@ -2,18 +2,17 @@
 // spec (documented status, documented content type, body matching the schema, documented headers).
 // The server validates its JSON bodies too; this catches what it cannot see (status codes,
 // content types, headers, bodies written without res.json).
-import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { parse } from 'yaml';
-import { requiresToken } from '../../src/http/openapi.ts';
+import { loadSpec } from '../../src/spec.ts';
+import { findOperation as findSpecOperation, requiresToken, specOperations } from '../../src/http/spec-operations.ts';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 type Json = Record<string, unknown>;
 
-export const specDocument = parse(readFileSync(new URL('../../openapi/openapi.yaml', import.meta.url), 'utf8')) as Json;
+export const specDocument = loadSpec().document as unknown as Json;
 
 const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
 ajv.addSchema({ $id: 'spec', components: specDocument.components }, 'spec');
@@ -56,8 +55,11 @@ export function schemaValidator(schema: unknown, key: string): ValidateFunction 
 
 export interface Operation {
   operationId: string;
+  /** Upper case, as HTTP spells it. */
   method: string;
   path: string;
+  /** Matches request paths of this operation (from src/http/spec-operations.ts). */
+  pattern: RegExp;
   responses: Record<string, Json>;
   parameters: Json[];
   requestBody?: Json;
@@ -66,33 +68,28 @@ export interface Operation {
 }
 
 /** Every operation in the spec, with path-level parameters merged in and $refs resolved. */
-export const operations: Operation[] = Object.entries(specDocument.paths as Record<string, Json>).flatMap(
-  ([path, item]) =>
-    ['get', 'put', 'post', 'delete', 'patch']
-      .filter((method) => item[method])
-      .map((method) => {
-        const op = item[method] as Json;
-        const parameters = [...((item.parameters as Json[]) ?? []), ...((op.parameters as Json[]) ?? [])].map((p) =>
-          resolveRef(p),
-        );
-        return {
-          operationId: op.operationId as string,
-          method: method.toUpperCase(),
-          path,
-          responses: op.responses as Record<string, Json>,
-          parameters,
-          ...(op.requestBody ? { requestBody: resolveRef(op.requestBody) } : {}),
-          secured: requiresToken(op, specDocument),
-        };
-      }),
+export const operations: Operation[] = specOperations(loadSpec().document).map(
+  ({ method, path, pattern, operationId, operation, pathItem }) => {
+    const op = operation as unknown as Json;
+    const parameters = [
+      ...((pathItem.parameters as unknown as Json[]) ?? []),
+      ...((op.parameters as Json[]) ?? []),
+    ].map((p) => resolveRef(p));
+    return {
+      operationId,
+      method: method.toUpperCase(),
+      path,
+      pattern,
+      responses: op.responses as Record<string, Json>,
+      parameters,
+      ...(op.requestBody ? { requestBody: resolveRef(op.requestBody) } : {}),
+      secured: requiresToken(operation, specDocument),
+    };
+  },
 );
 
 export function findOperation(method: string, pathname: string): Operation | undefined {
-  return operations.find((op) => {
-    if (op.method !== method.toUpperCase()) return false;
-    const pattern = new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-    return pattern.test(pathname);
-  });
+  return findSpecOperation(operations, method, pathname);
 }
 
 /**

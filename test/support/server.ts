@@ -8,9 +8,10 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import type { Logger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { signToken } from '../../src/auth/sign-token.ts';
+import { isUserId } from '../../src/auth/user-id.ts';
 import { contractViolations, findOperation } from './contract.ts';
 
-export type TasksClient = Client<paths>;
+type TasksClient = Client<paths>;
 
 export interface TestServer extends RunningServer {
   /** A typed client whose every response is checked against the contract. */
@@ -64,7 +65,7 @@ function pathUser(pathname: string): string | undefined {
 /** Adds a valid token for the path's user unless the request already says who it is. */
 async function authorize(request: Request): Promise<Request> {
   const userId = pathUser(new URL(request.url).pathname);
-  if (!userId || request.headers.has('authorization') || !/^[A-Za-z0-9_-]{1,255}$/.test(userId)) return request;
+  if (!userId || request.headers.has('authorization') || !isUserId(userId)) return request;
   request.headers.set('authorization', `Bearer ${await tokenFor(userId)}`);
   return request;
 }

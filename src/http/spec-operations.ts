@@ -1,0 +1,74 @@
+// The one walk over the spec's operations: what routing, body parsing, the tests' contract checks
+// and the metrics' operation labels all enumerate and match requests against.
+import type { SpecDocument } from '../spec.ts';
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+type HttpMethod = (typeof HTTP_METHODS)[number];
+
+type PathItem = NonNullable<NonNullable<SpecDocument['paths']>[string]>;
+type SpecOperationObject = NonNullable<PathItem['get']>;
+
+interface SpecOperation {
+  /** Lower case, as Express's app[method] and the spec's path items spell it. */
+  method: HttpMethod;
+  /** The spec's path template, e.g. /api/{user_id}/tasks/{task_id}. */
+  path: string;
+  /** Matches a request path (already decoded by nobody: one segment per parameter). */
+  pattern: RegExp;
+  operationId: string;
+  operation: SpecOperationObject;
+  pathItem: PathItem;
+}
+
+/** `/api/{user_id}/tasks` → a RegExp matching `/api/alice/tasks`: each parameter is one path segment. */
+function pathPattern(template: string): RegExp {
+  const literal = (text: string) => text.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  return new RegExp(
+    `^${template
+      .split(/\{[^}]+\}/)
+      .map(literal)
+      .join('[^/]+')}$`,
+  );
+}
+
+/** `/api/{user_id}/tasks` → `/api/:user_id/tasks`, Express's spelling of the same route. */
+export function expressPath(template: string): string {
+  return template.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+/** Every operation in the spec, in document order. */
+export function specOperations(document: SpecDocument): SpecOperation[] {
+  return Object.entries(document.paths ?? {}).flatMap(([path, pathItem]) => {
+    if (!pathItem) return [];
+    const pattern = pathPattern(path);
+    return HTTP_METHODS.flatMap((method) => {
+      const operation = pathItem[method];
+      if (!operation) return [];
+      if (!operation.operationId) throw new Error(`${method.toUpperCase()} ${path} has no operationId in the spec`);
+      return [{ method, path, pattern, operationId: operation.operationId, operation, pathItem }];
+    });
+  });
+}
+
+/** The operation a request is for, if any; `method` may be spelled in either case, on either side. */
+export function findOperation<T extends { method: string; pattern: RegExp }>(
+  operations: readonly T[],
+  method: string,
+  pathname: string,
+): T | undefined {
+  const lower = method.toLowerCase();
+  const upper = method.toUpperCase();
+  return operations.find((op) => (op.method === lower || op.method === upper) && op.pattern.test(pathname));
+}
+
+type SecurityRequirements = readonly Record<string, unknown>[] | undefined;
+
+/** A token is needed unless the operation (else the document) lists no requirement, or an empty one (`{}`). */
+export function requiresToken(
+  operation: { security?: SecurityRequirements },
+  document: { security?: SecurityRequirements },
+): boolean {
+  const security = operation.security ?? document.security ?? [];
+  return security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0);
+}
