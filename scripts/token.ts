@@ -1,9 +1,9 @@
-// Prints a bearer token for a user, signed with BETTER_AUTH_SECRET or, with the embedded database
-// and no secret configured, with the service's development secret.
+// Prints a bearer token for a user, signed with the secret the service verifies with (see
+// src/auth/signing-secret.ts): BETTER_AUTH_SECRET, or the development secret of the embedded database.
 // Usage: npm run token -- <user_id> [--ttl <seconds>]
 import { parseArgs } from 'node:util';
 import { loadConfig, loadOrExit } from '../src/config.ts';
-import { loadOrCreateDevelopmentSecret } from '../src/auth/development-secret.ts';
+import { signingSecret } from '../src/auth/signing-secret.ts';
 import { signToken } from '../src/auth/sign-token.ts';
 import { isUserId, USER_ID_RULE } from '../src/auth/user-id.ts';
 
@@ -24,21 +24,16 @@ function refuse(message: string): never {
 }
 
 const config = loadOrExit(() => loadConfig());
-let secret = config.auth.secret;
-if (!secret && config.auth.developmentSecret && config.database.kind === 'pglite') {
-  if (config.database.dataDir.startsWith('memory://')) {
-    refuse(
-      'PGLITE_DATA_DIR=memory:// keeps the development secret in the server process; set BETTER_AUTH_SECRET instead.',
-    );
-  }
-  secret = await loadOrCreateDevelopmentSecret(config.database.dataDir);
-}
-if (!secret) {
-  refuse('Only JWKS_URL is configured: tokens come from your Better Auth server, not from here.');
+const found = await signingSecret(config);
+if (!found) refuse('Only JWKS_URL is configured: tokens come from your Better Auth server, not from here.');
+if (found.source === 'development' && !found.file) {
+  refuse(
+    'PGLITE_DATA_DIR=memory:// keeps the development secret inside the server process; set BETTER_AUTH_SECRET instead.',
+  );
 }
 console.log(
   await signToken({
-    secret,
+    secret: found.secret,
     userId,
     expiresInSeconds: ttl,
     issuer: config.auth.issuer,

@@ -9,7 +9,7 @@ import { migrate } from './db/migrate.ts';
 import { openDatabase, type Database } from './db/orm.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createTokenVerifier } from './auth/token-verifier.ts';
-import { developmentSecretPath, loadOrCreateDevelopmentSecret } from './auth/development-secret.ts';
+import { signingSecret } from './auth/signing-secret.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { ReadinessCheck } from './health/readiness.ts';
 
@@ -31,12 +31,16 @@ export async function startServer(
       const applied = await migrate(db);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
-    const secret =
-      config.auth.secret ??
-      (config.auth.developmentSecret && config.database.kind === 'pglite'
-        ? await loadOrCreateDevelopmentSecret(config.database.dataDir)
-        : undefined);
-    const verifier = createTokenVerifier({ ...config.auth, secret });
+    const hmac = await signingSecret(config);
+    if (hmac?.source === 'development') {
+      const kept = hmac.file ?? 'memory';
+      logger.warn(
+        { secret: kept },
+        `No BETTER_AUTH_SECRET or JWKS_URL: tokens are signed with a development secret kept in ${kept}. ` +
+          'Get one with: npm run token -- <user_id>, then use "Authorize" in /docs.',
+      );
+    }
+    const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret });
     const limiter = new RateLimiter(db, config.rateLimit.windowSeconds);
     const readiness = new ReadinessCheck(db, logger);
     const app = createApp({ config, db, logger, verifier, limiter, readiness });
@@ -78,14 +82,6 @@ async function main(): Promise<void> {
     { url: running.url, database: config.database.kind },
     `Tasks API listening on ${running.url} (${where}); docs at ${running.url}/docs`,
   );
-  if (config.auth.developmentSecret && config.database.kind === 'pglite') {
-    const path = developmentSecretPath(config.database.dataDir) ?? 'memory';
-    logger.warn(
-      { secret: path },
-      `No BETTER_AUTH_SECRET or JWKS_URL: tokens are signed with a development secret kept in ${path}. ` +
-        'Get one with: npm run token -- <user_id>, then use "Authorize" in /docs.',
-    );
-  }
 
   let stopping = false;
   const stop = (signal: string) => {
