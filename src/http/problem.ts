@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { components } from '../../generated/schema.d.ts';
 import type { Logger } from '../logger.ts';
+import { InvalidCursorError, TaskNotFoundError } from '../tasks/task.errors.ts';
 
 export type Problem = components['schemas']['Problem'];
 export type FieldError = components['schemas']['FieldError'];
@@ -29,8 +30,6 @@ export class ProblemError extends Error {
     this.headers = options.headers ?? {};
   }
 }
-
-export const taskNotFound = () => new ProblemError(404, 'Task not found');
 
 // The spec bounds these (Problem.errors, .detail, FieldError.*); a hostile body can fail thousands of
 // ways, and the answer must stay small and within the contract.
@@ -158,6 +157,9 @@ function isClientHttpError(err: unknown): err is { status: number; message: stri
 /** The problem an error stands for, or undefined when it is unexpected (a 500). */
 function toProblem(err: unknown, contentType: string | undefined): ProblemError | undefined {
   if (err instanceof ProblemError) return err;
+  // Domain errors: the one place they meet HTTP.
+  if (err instanceof TaskNotFoundError) return new ProblemError(404, err.message);
+  if (err instanceof InvalidCursorError) return validationProblem([{ path: '/query/cursor', message: err.message }]);
   return (
     (isBodyParserError(err) ? fromBodyParser(err) : undefined) ??
     (isValidatorError(err) ? fromValidator(err, contentType) : undefined) ??

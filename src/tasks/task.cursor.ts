@@ -1,5 +1,5 @@
 // Keyset pagination cursors: the (created_at, id) of the last task on a page, opaque to clients.
-import { validationProblem } from '../http/problem.ts';
+import { InvalidCursorError } from './task.errors.ts';
 
 export interface TaskPosition {
   createdAt: Date;
@@ -28,7 +28,7 @@ export function decodeCursor(cursor: string): TaskPosition {
     Number.isNaN(createdAt.getTime()) ||
     createdAt.toISOString() !== iso
   ) {
-    throw validationProblem([{ path: '/query/cursor', message: 'is not a cursor this service issued' }]);
+    throw new InvalidCursorError();
   }
   return { createdAt, id };
 }

@@ -1,8 +1,8 @@
 // Thin handlers, one per operationId: the validator has already enforced the contract, so a
 // handler only maps the request to a repository call and the result to a response.
 import type { OperationHandlers } from '../http/typed-handler.ts';
-import { taskNotFound } from '../http/problem.ts';
 import { decodeCursor, encodeCursor } from './task.cursor.ts';
+import { TaskNotFoundError } from './task.errors.ts';
 import { toApiTask, toNewTask, toTaskChanges } from './task.mapper.ts';
 import type { TaskRepository } from './task.repository.ts';
 
@@ -42,24 +42,24 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
 
     getTask: async (req, res) => {
       const task = await tasks.getTask(req.params.user_id, req.params.task_id);
-      if (!task) throw taskNotFound();
+      if (!task) throw new TaskNotFoundError();
       res.json(toApiTask(task));
     },
 
     updateTask: async (req, res) => {
       const task = await tasks.updateTask(req.params.user_id, req.params.task_id, toTaskChanges(req.body));
-      if (!task) throw taskNotFound();
+      if (!task) throw new TaskNotFoundError();
       res.json(toApiTask(task));
     },
 
     deleteTask: async (req, res) => {
-      if (!(await tasks.deleteTask(req.params.user_id, req.params.task_id))) throw taskNotFound();
+      if (!(await tasks.deleteTask(req.params.user_id, req.params.task_id))) throw new TaskNotFoundError();
       res.json({ message: 'Task deleted successfully' });
     },
 
     toggleTaskCompletion: async (req, res) => {
       const task = await tasks.toggleTaskCompletion(req.params.user_id, req.params.task_id);
-      if (!task) throw taskNotFound();
+      if (!task) throw new TaskNotFoundError();
       res.json(toApiTask(task));
     },
   };
