@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { signingSecret } from './auth/signing-secret.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { PostgresRateLimitStore } from './db/rate-limit.store.ts';
 import { ReadinessCheck } from './health/readiness.ts';
 
 export interface RunningServer {
@@ -41,7 +42,7 @@ export async function startServer(
       );
     }
     const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret });
-    const limiter = new RateLimiter(db, config.rateLimit.windowSeconds);
+    const limiter = new RateLimiter(new PostgresRateLimitStore(db), config.rateLimit.windowSeconds);
     const readiness = new ReadinessCheck(db, logger);
     const app = createApp({ config, db, logger, verifier, limiter, readiness });
     // No HOST: every interface, IPv6 and IPv4 alike, as Node chooses.

@@ -1,5 +1,5 @@
 // The baseline for scripts/bench.ts: the hot task operations on bare node:http + pg, with the SAME
-// SQL statements src/tasks/task.repository.ts and src/http/rate-limit.ts issue (MikroORM inlines the
+// SQL statements src/tasks/task.repository.ts and src/db/rate-limit.store.ts issue (MikroORM inlines the
 // values into the text and sends it as a simple query; here they are $n parameters, one round trip
 // each all the same). Two variants:
 //
@@ -22,7 +22,7 @@ import { serveAsChild, type ServedTarget } from './child.ts';
 
 // ── The statements, as the service sends them (logged from PostgreSQL with log_statement=all) ──
 
-/** src/http/rate-limit.ts, RateLimiter.consume */
+/** src/db/rate-limit.store.ts, PostgresRateLimitStore.hit */
 export const RATE_LIMIT_SQL = `insert into rate_limit (key, window_id, hits) values ($1, $2, 1)
        on conflict (key) do update set
          hits = case when rate_limit.window_id = excluded.window_id then rate_limit.hits + 1 else 1 end,

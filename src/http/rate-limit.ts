@@ -1,11 +1,15 @@
-// Fixed-window request quotas kept in PostgreSQL, so every instance of the service counts against
-// the same numbers. One UPSERT per request; a key already over its quota is answered from memory
-// until its window ends, so a flood costs the database nothing.
-//
-// Why PostgreSQL and not Redis: it is already there (and embedded PGlite runs the same SQL), the
-// table is UNLOGGED (no WAL, nothing to replicate), and one indexed UPSERT costs about what a Redis
-// INCR does over the network. At a scale where it shows, the RateLimitStore seam takes Redis.
-import type { Database } from '../db/orm.ts';
+// Fixed-window request quotas, counted in a shared store (src/db/rate-limit.store.ts: PostgreSQL) so
+// every instance of the service counts against the same numbers. One store call per request; a key
+// already over its quota is answered from memory until its window ends, so a flood costs the
+// store nothing.
+
+/** Where the counters live. */
+export interface RateLimitStore {
+  /** Counts one request for `key` in window `windowId` (a new window starts from zero); returns its count. */
+  hit(key: string, windowId: number): Promise<number>;
+  /** Drops the counters of windows before `windowId`. */
+  forgetBefore(windowId: number): Promise<void>;
+}
 
 export interface RateLimitPolicy {
   /** The name clients see in the RateLimit headers. */
@@ -22,12 +26,12 @@ export interface RateLimitDecision {
 }
 
 export class RateLimiter {
-  readonly #db: Database;
+  readonly #store: RateLimitStore;
   readonly #blockedUntilWindow = new Map<string, number>();
   readonly #cleanup: NodeJS.Timeout;
 
-  constructor(db: Database, windowSeconds: number) {
-    this.#db = db;
+  constructor(store: RateLimitStore, windowSeconds: number) {
+    this.#store = store;
     // Rows of past windows are dead weight; sweep them now and then (a cheap indexed delete).
     this.#cleanup = setInterval(() => void this.#sweep(windowSeconds), Math.max(windowSeconds, 60) * 5_000);
     this.#cleanup.unref();
@@ -41,16 +45,7 @@ export class RateLimiter {
     if (this.#blockedUntilWindow.get(storeKey) === window) {
       return { allowed: false, remaining: 0, resetSeconds };
     }
-    const row = await this.#db.em.getConnection().execute<{ hits: number }>(
-      `insert into rate_limit (key, window_id, hits) values (?, ?, 1)
-       on conflict (key) do update set
-         hits = case when rate_limit.window_id = excluded.window_id then rate_limit.hits + 1 else 1 end,
-         window_id = excluded.window_id
-       returning hits`,
-      [storeKey, window],
-      'get',
-    );
-    const hits = Number(row.hits);
+    const hits = await this.#store.hit(storeKey, window);
     if (hits > policy.quota) {
       this.#blockedUntilWindow.set(storeKey, window);
       if (this.#blockedUntilWindow.size > 10_000) this.#blockedUntilWindow.clear();
@@ -60,10 +55,7 @@ export class RateLimiter {
 
   async #sweep(windowSeconds: number): Promise<void> {
     const current = Math.floor(Date.now() / 1000 / windowSeconds);
-    await this.#db.em
-      .getConnection()
-      .execute('delete from rate_limit where window_id < ?', [current - 1])
-      .catch(() => {}); // best effort; the next sweep tries again
+    await this.#store.forgetBefore(current - 1).catch(() => {}); // best effort; the next sweep tries again
   }
 
   stop(): void {
