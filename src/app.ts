@@ -11,7 +11,7 @@ import { docsRouter } from './http/docs.ts';
 import { jsonBodies, registerOperations, validator } from './http/openapi.ts';
 import { loadSpec } from './spec.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
-import { authenticate } from './http/auth.ts';
+import { admission } from './http/admission.ts';
 import { canonicalPath } from './http/canonical-path.ts';
 import { requestLog } from './http/request-log.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
@@ -72,7 +72,7 @@ export function createApp({ config, db, logger, verifier, limiter, readiness }: 
   app.use((_req, _res, next) => RequestContext.create(db.em, next));
   const handlers = { ...taskHandlers(new TaskRepository(db.em)), ...healthHandlers(readiness) };
   registerOperations(app, spec, handlers, {
-    secured: authenticate({ verifier, limiter, rateLimit: config.rateLimit }),
+    secured: admission({ verifier, limiter, rateLimit: config.rateLimit }),
   });
   app.use(notFoundHandler);
   app.use(problemHandler(logger));

@@ -209,7 +209,7 @@ export async function startBaselineServer(options: BaselineOptions): Promise<Ser
   const secret = new TextEncoder().encode(options.secret);
   const policy = `"per-user";q=${options.rateLimitPerUser};w=${options.rateLimitWindowSeconds}`;
 
-  /** src/http/auth.ts for a request with a token: verify, count, then ownership. Returns the headers to send. */
+  /** src/http/admission.ts for a request with a token: verify, count, then ownership. Returns the headers to send. */
   async function admit(req: IncomingMessage, pathUserId: string): Promise<Record<string, string>> {
     const header = req.headers.authorization;
     const token = header ? BEARER.exec(header)?.[1] : undefined;

@@ -32,7 +32,7 @@ function validatorMiddleware(spec: ApiSpec, options: { validateResponses: boolea
     validateFormats: true,
     // Full format checks: a date-time must name a real day (no 2026-02-30), as the tests' Ajv says.
     ajvFormats: { mode: 'full' },
-    // Authentication is src/http/auth.ts's job (WWW-Authenticate, rate limits, ownership).
+    // Admission is src/http/admission.ts's job (WWW-Authenticate, rate limits, ownership).
     validateSecurity: false,
     $refParser: { mode: 'dereference' },
   });

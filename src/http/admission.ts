@@ -6,14 +6,14 @@ import { InvalidTokenError, type Principal, type TokenVerifier } from '../auth/t
 import { ProblemError } from './problem.ts';
 import { rateLimitHeaders, type RateLimiter, type RateLimitPolicy } from './rate-limit.ts';
 
-export interface AuthDeps {
+interface AdmissionDeps {
   verifier: TokenVerifier;
   limiter: RateLimiter;
   rateLimit: RateLimitConfig;
 }
 
 /** What a handler may rely on once a request is admitted. */
-export interface AuthenticatedLocals {
+interface AdmittedLocals {
   principal: Principal;
 }
 
@@ -27,7 +27,7 @@ function unauthorized(detail: string, tokenSent: boolean): ProblemError {
   return new ProblemError(401, detail, { headers: { 'WWW-Authenticate': challenge } });
 }
 
-export function authenticate({ verifier, limiter, rateLimit }: AuthDeps): RequestHandler<{ user_id?: string }> {
+export function admission({ verifier, limiter, rateLimit }: AdmissionDeps): RequestHandler<{ user_id?: string }> {
   const perUser: RateLimitPolicy = {
     name: 'per-user',
     quota: rateLimit.perUser,
@@ -71,7 +71,7 @@ export function authenticate({ verifier, limiter, rateLimit }: AuthDeps): Reques
     if (req.params.user_id !== undefined && req.params.user_id !== principal.userId) {
       throw new ProblemError(403, "This token does not grant access to another user's tasks.");
     }
-    (res.locals as AuthenticatedLocals).principal = principal;
+    (res.locals as AdmittedLocals).principal = principal;
     next();
   };
 }
