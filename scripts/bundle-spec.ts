@@ -22,12 +22,12 @@ const REDOCLY = resolve(PROJECT_ROOT, 'node_modules/.bin/redocly');
 // What `redocly bundle` prints when all is well; any other line is a problem it is reporting.
 const QUIET = [/^bundling .+\.\.\.$/, /^📦 Created a bundle for .+ at .+ \d+ms\.$/];
 
-export class BundleError extends Error {
+class BundleError extends Error {
   override name = 'BundleError';
 }
 
 /** Bundles openapi/openapi.yaml into `output` and returns the parsed bundle. */
-export async function bundleSpec(output: string = BUNDLE_FILE): Promise<Record<string, unknown>> {
+async function bundleSpec(output: string = BUNDLE_FILE): Promise<Record<string, unknown>> {
   const target = resolve(output);
   await mkdir(dirname(target), { recursive: true });
   await rm(target, { force: true });

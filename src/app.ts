@@ -20,9 +20,9 @@ import { taskHandlers } from './tasks/task.handlers.ts';
 import { healthHandlers } from './health/health.handlers.ts';
 import type { ReadinessCheck } from './health/readiness.ts';
 
-export const BODY_LIMIT_BYTES = 16 * 1024;
+const BODY_LIMIT_BYTES = 16 * 1024;
 
-export interface AppDeps {
+interface AppDeps {
   config: Pick<Config, 'validateResponses' | 'rateLimit' | 'corsOrigins' | 'trustProxy'>;
   db: Database;
   logger: Logger;

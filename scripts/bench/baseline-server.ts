@@ -31,13 +31,13 @@ export const RATE_LIMIT_SQL = `insert into rate_limit (key, window_id, hits) val
 /** TaskRepository.getTask */
 export const GET_TASK_SQL = `select "t0".* from "task" as "t0" where "t0"."id" = $1 and "t0"."user_id" = $2 limit 1`;
 /** TaskRepository.listTasks, first page (limit is the page size + 1) */
-export const LIST_TASKS_SQL = `select "t0".* from "task" as "t0" where "t0"."user_id" = $1 order by "t0"."created_at" desc, "t0"."id" desc limit $2`;
+const LIST_TASKS_SQL = `select "t0".* from "task" as "t0" where "t0"."user_id" = $1 order by "t0"."created_at" desc, "t0"."id" desc limit $2`;
 /** TaskRepository.listTasks, after a cursor */
-export const LIST_TASKS_AFTER_SQL = `select "t0".* from "task" as "t0" where "t0"."user_id" = $1 and ((created_at, id) < ($2, $3)) order by "t0"."created_at" desc, "t0"."id" desc limit $4`;
+const LIST_TASKS_AFTER_SQL = `select "t0".* from "task" as "t0" where "t0"."user_id" = $1 and ((created_at, id) < ($2, $3)) order by "t0"."created_at" desc, "t0"."id" desc limit $4`;
 /** TaskRepository.createTask */
-export const CREATE_TASK_SQL = `insert into "task" ("id", "user_id", "title", "description", "completed") values ($1, $2, $3, $4, $5) returning *`;
+const CREATE_TASK_SQL = `insert into "task" ("id", "user_id", "title", "description", "completed") values ($1, $2, $3, $4, $5) returning *`;
 
-export interface BaselineOptions {
+interface BaselineOptions {
   databaseUrl: string;
   /** Verify the bearer JWT and count the request against the rate limit, as the service does. */
   auth: boolean;
@@ -204,7 +204,7 @@ function parseLimit(raw: string | null): number {
   return Number(raw);
 }
 
-export async function startBaselineServer(options: BaselineOptions): Promise<ServedTarget> {
+async function startBaselineServer(options: BaselineOptions): Promise<ServedTarget> {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolMax });
   const secret = new TextEncoder().encode(options.secret);
   const policy = `"per-user";q=${options.rateLimitPerUser};w=${options.rateLimitWindowSeconds}`;

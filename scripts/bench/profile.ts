@@ -14,7 +14,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-export interface ProfileShare {
+interface ProfileShare {
   name: string;
   ms: number;
   /** Of the busy (non-idle) time. */

@@ -2,7 +2,7 @@
 // tokens come from Better Auth; this is for trying the API locally and for CI.
 import { SignJWT } from 'jose';
 
-export interface TokenOptions {
+interface TokenOptions {
   secret: string;
   userId: string;
   expiresInSeconds?: number;

@@ -4,7 +4,7 @@ import type { OperationHandlers } from '../http/typed-handler.ts';
 import { ProblemError } from '../http/problem.ts';
 import type { ReadinessCheck } from './readiness.ts';
 
-export type HealthHandlers = Pick<OperationHandlers, 'checkLiveness' | 'checkReadiness'>;
+type HealthHandlers = Pick<OperationHandlers, 'checkLiveness' | 'checkReadiness'>;
 
 export function healthHandlers(readiness: ReadinessCheck): HealthHandlers {
   return {

@@ -4,7 +4,7 @@ import { isSchemaCurrent } from '../db/migrate.ts';
 import type { Database } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+type Readiness = { ready: true } | { ready: false; reason: string };
 
 // Probes are public and frequent: one query answers every probe for a second, so a flood of them
 // costs the database nothing, and a hung database still gets an answer in bounded time.

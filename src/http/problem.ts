@@ -5,12 +5,12 @@ import type { components } from '../../generated/schema.d.ts';
 import type { Logger } from '../logger.ts';
 import { InvalidCursorError, TaskNotFoundError } from '../tasks/task.errors.ts';
 
-export type Problem = components['schemas']['Problem'];
-export type FieldError = components['schemas']['FieldError'];
+type Problem = components['schemas']['Problem'];
+type FieldError = components['schemas']['FieldError'];
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** An error that already knows the problem it stands for. Handlers throw these; nothing else. */
+/** An error that already knows the problem it stands for, raised at the HTTP edge; domain code raises domain errors. */
 export class ProblemError extends Error {
   readonly status: number;
   readonly detail: string;

@@ -18,7 +18,7 @@ export interface RateLimitPolicy {
   windowSeconds: number;
 }
 
-export interface RateLimitDecision {
+interface RateLimitDecision {
   allowed: boolean;
   remaining: number;
   /** Seconds until the window ends and the quota is whole again. */

@@ -2,18 +2,18 @@
 // story and Swagger UI's markup is known in this one file.
 import { errors, type Locator, type Page, type Response } from 'playwright-core';
 
-export interface ListedOperation {
+interface ListedOperation {
   operationId: string;
   method: string;
   path: string;
 }
 
-export interface ParameterRow {
+interface ParameterRow {
   name: string;
   in: string;
 }
 
-export interface Execution {
+interface Execution {
   /** The request Swagger UI actually sent, and the server's answer to it. */
   response: Response;
   /** The live response as the page shows it under "Server response". */

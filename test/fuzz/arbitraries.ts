@@ -44,20 +44,20 @@ function jsonType(value: unknown): string {
 }
 
 /** Ajv's validator for a schema (compiled once, $refs resolved against the spec). */
-export function validatorFor(input: unknown): (value: unknown) => boolean {
+function validatorFor(input: unknown): (value: unknown) => boolean {
   const key = `fuzz:${JSON.stringify(input)}`;
   const validate = schemaValidator(input, key);
   return (value) => validate(value);
 }
 
 /** What the server sees after JSON.stringify → JSON.parse (undefined members vanish, -0 is 0, …). */
-export function wire(value: unknown): unknown {
+function wire(value: unknown): unknown {
   const text = JSON.stringify(value);
   return text === undefined ? undefined : JSON.parse(text);
 }
 
 /** String length as JSON Schema counts it: code points (a lone surrogate is one). */
-export const codePoints = (s: string): number => [...s].length;
+const codePoints = (s: string): number => [...s].length;
 
 function patternOf(schema: Schema): RegExp | undefined {
   // Ajv compiles patterns with the "u" flag; so must we, to agree on what matches.
@@ -93,7 +93,7 @@ function acceptance<T>(arb: fc.Arbitrary<T>, accepts: (v: T) => boolean): number
 // Characters
 
 /** Unicode a text field meets in the wild, and some it should never meet. */
-export const ODD_UNICODE: readonly string[] = [
+const ODD_UNICODE: readonly string[] = [
   '\u0000', // NUL (PostgreSQL text cannot store it)
   '\ud800', // lone high surrogate
   '\udfff', // lone low surrogate
@@ -130,7 +130,7 @@ export const ODD_UNICODE: readonly string[] = [
   '/', // slash
 ];
 
-export const oddUnicode = fc.constantFrom(...ODD_UNICODE);
+const oddUnicode = fc.constantFrom(...ODD_UNICODE);
 const whitespaceChar = fc.constantFrom(
   ' ',
   '\t',
@@ -145,7 +145,7 @@ const whitespaceChar = fc.constantFrom(
 );
 
 /** One "character" of generated text: mostly printable ASCII, with white space, any code point, and odd Unicode. */
-export const textUnit: fc.Arbitrary<string> = fc.oneof(
+const textUnit: fc.Arbitrary<string> = fc.oneof(
   { weight: 10, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
   { weight: 2, arbitrary: whitespaceChar },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
@@ -453,7 +453,7 @@ function objectBreakers(schema: Schema): fc.Arbitrary<unknown>[] {
 // Request-level breakage
 
 /** The service's body limit, read from the spec's documented 413 answer ("… larger than N bytes."). */
-export function bodyLimitBytes(): number {
+function bodyLimitBytes(): number {
   const responses = (specDocument.components as Json).responses as Record<string, Json>;
   for (const response of Object.values(responses)) {
     for (const media of Object.values((response.content as Record<string, Json> | undefined) ?? {})) {
@@ -468,7 +468,7 @@ export function bodyLimitBytes(): number {
 }
 
 /** True when the text is not JSON (an empty body counts as absent, not malformed; a BOM is tolerated). */
-export function isMalformedJson(text: string): boolean {
+function isMalformedJson(text: string): boolean {
   if (text.length === 0) return false;
   try {
     JSON.parse(text.replace(/^\ufeff/, ''));
@@ -560,7 +560,7 @@ export function oversizedJson(validBody: fc.Arbitrary<unknown>): fc.Arbitrary<st
  * The longest encoded path segment or query value generated. Node's HTTP parser answers 431 to a
  * request head over 16 kB before the service sees it; that is the transport's limit, not the API's.
  */
-export const MAX_URL_PART = 4096;
+const MAX_URL_PART = 4096;
 
 /** UTF-8 percent-encoding of everything but unreserved characters; a lone surrogate becomes its (invalid) 3 bytes. */
 export function percentEncode(s: string): string {
@@ -603,7 +603,7 @@ export function serializeParam(value: unknown): string {
  * Whether a raw parameter string is valid for its schema, coerced the way Ajv coerces parameters
  * ("5" → 5 for integers, "true" → true for booleans).
  */
-export function paramAccepts(input: unknown, raw: string): boolean {
+function paramAccepts(input: unknown, raw: string): boolean {
   const schema = resolveRef<Schema>(input);
   const types = typesOf(schema);
   const accepts = validatorFor(schema);
@@ -667,7 +667,7 @@ export function invalidQueryValue(input: unknown): fc.Arbitrary<string> {
 // ---------------------------------------------------------------------------------------------
 // Opaque tokens (cursors) the service issued, mutated the way a fuzzer mutates bytes
 
-export type TokenMutation =
+type TokenMutation =
   | { kind: 'typed'; at: number; pick: number }
   | { kind: 'digits'; run: number; fill: '0' | '9' | 'random'; seed: number; grow: boolean }
   | { kind: 'replace'; at: number; char: string }

@@ -35,7 +35,7 @@ export function tokenFor(userId: string, expiresInSeconds = 600): Promise<string
   return signToken({ secret: TEST_SECRET, userId, expiresInSeconds });
 }
 
-export function testConfig(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
+function testConfig(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
   const base = loadConfig({
     DATABASE_URL: process.env.DATABASE_URL,
     PGLITE_DATA_DIR: 'memory://',
