@@ -13,6 +13,7 @@ import { signingSecret } from './auth/signing-secret.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { PostgresRateLimitStore } from './db/rate-limit.store.ts';
 import { ReadinessCheck } from './health/readiness.ts';
+import type { Clock } from './clock.ts';
 
 export interface RunningServer {
   server: Server;
@@ -21,10 +22,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the whole service; the tests use this exact function on a random port. */
+/** Starts the whole service; the tests use this exact function on a random port (and may bring a clock). */
 export async function startServer(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
+  { clock }: { clock?: Clock } = {},
 ): Promise<RunningServer> {
   const db = await openDatabase(config.database);
   try {
@@ -42,8 +44,8 @@ export async function startServer(
       );
     }
     const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret });
-    const limiter = new RateLimiter(new PostgresRateLimitStore(db), config.rateLimit.windowSeconds);
-    const readiness = new ReadinessCheck(db, logger);
+    const limiter = new RateLimiter(new PostgresRateLimitStore(db), config.rateLimit.windowSeconds, clock);
+    const readiness = new ReadinessCheck(db, logger, clock);
     const app = createApp({ config, db, logger, verifier, limiter, readiness });
     // No HOST: every interface, IPv6 and IPv4 alike, as Node chooses.
     const server = config.host ? app.listen(config.port, config.host) : app.listen(config.port);

@@ -291,7 +291,8 @@ describe('configuration', () => {
         execFile(
           process.execPath,
           ['--experimental-strip-types', script],
-          { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, ...env } },
+          // A regression that starts the server instead of refusing must fail the test, not hang CI.
+          { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, ...env }, timeout: 30_000 },
           (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
         );
       });

@@ -1,6 +1,7 @@
 // Whether this instance should get traffic: its database answers, holds the schema this code needs,
 // and the instance is not shutting down.
 import { isSchemaCurrent } from '../db/migrate.ts';
+import type { Clock } from '../clock.ts';
 import type { Database } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 
@@ -16,10 +17,13 @@ export class ReadinessCheck {
   readonly #logger: Logger;
   #shuttingDown = false;
   #last: { at: number; result: Promise<Readiness> } | undefined;
+  readonly #clock: Clock;
 
-  constructor(db: Database, logger: Logger) {
+  // Only intervals matter here, so the default clock is monotonic: a wall-clock step cannot freeze the cache.
+  constructor(db: Database, logger: Logger, clock: Clock = () => performance.now()) {
     this.#db = db;
     this.#logger = logger;
+    this.#clock = clock;
   }
 
   /** From now on the instance answers "not ready", so load balancers stop sending it requests. */
@@ -29,7 +33,7 @@ export class ReadinessCheck {
 
   check(): Promise<Readiness> {
     if (this.#shuttingDown) return Promise.resolve({ ready: false, reason: 'The instance is shutting down.' });
-    const now = performance.now();
+    const now = this.#clock();
     if (!this.#last || now - this.#last.at >= REUSE_MS) this.#last = { at: now, result: this.#queryDatabase() };
     return this.#last.result;
   }

@@ -2,6 +2,7 @@
 // every instance of the service counts against the same numbers. One store call per request; a key
 // already over its quota is answered from memory until its window ends, so a flood costs the
 // store nothing.
+import { systemClock, type Clock } from '../clock.ts';
 
 /** Where the counters live. */
 export interface RateLimitStore {
@@ -29,16 +30,19 @@ export class RateLimiter {
   readonly #store: RateLimitStore;
   readonly #blockedUntilWindow = new Map<string, number>();
   readonly #cleanup: NodeJS.Timeout;
+  readonly #clock: Clock;
 
-  constructor(store: RateLimitStore, windowSeconds: number) {
+  /** `clock` must be wall-clock time (the default): instances sharing the store must agree on the window. */
+  constructor(store: RateLimitStore, windowSeconds: number, clock: Clock = systemClock) {
     this.#store = store;
+    this.#clock = clock;
     // Rows of past windows are dead weight; sweep them now and then (a cheap indexed delete).
     this.#cleanup = setInterval(() => void this.#sweep(windowSeconds), Math.max(windowSeconds, 60) * 5_000);
     this.#cleanup.unref();
   }
 
   async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
-    const now = Date.now() / 1000;
+    const now = this.#clock() / 1000;
     const window = Math.floor(now / policy.windowSeconds);
     const resetSeconds = Math.max(1, Math.ceil((window + 1) * policy.windowSeconds - now));
     const storeKey = `${policy.name}:${key}`;
@@ -54,7 +58,7 @@ export class RateLimiter {
   }
 
   async #sweep(windowSeconds: number): Promise<void> {
-    const current = Math.floor(Date.now() / 1000 / windowSeconds);
+    const current = Math.floor(this.#clock() / 1000 / windowSeconds);
     await this.#store.forgetBefore(current - 1).catch(() => {}); // best effort; the next sweep tries again
   }
 

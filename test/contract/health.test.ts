@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { migrate } from '../../src/db/migrate.ts';
 import { ReadinessCheck } from '../../src/health/readiness.ts';
 import { createLogger } from '../../src/logger.ts';
+import { manualClock } from '../support/clock.ts';
 import {
   startServerWithOwnDatabase,
   startTestServer,
@@ -13,9 +13,10 @@ import {
 
 describe('health probes', () => {
   let api: TestServer;
+  const clock = manualClock();
   before(async () => {
     // A quota of one: a probe that counted against any rate limit would be refused by the second call.
-    api = await startTestServer({ rateLimit: { perUser: 1, perIp: 1, windowSeconds: 60 } });
+    api = await startTestServer({ rateLimit: { perUser: 1, perIp: 1, windowSeconds: 60 } }, { clock });
   });
   after(() => api.close());
 
@@ -46,12 +47,18 @@ describe('health probes', () => {
       return execute(...args);
     }) as typeof connection.execute;
     try {
-      await sleep(1100); // past the answer the earlier test left
+      clock.advance(1000); // past the answer the earlier test left
       const answers = await Promise.all(
         Array.from({ length: 50 }, () => api.raw('/health/ready', undefined, { anonymous: true })),
       );
       assert.deepEqual(new Set(answers.map((r) => r.status)), new Set([200]));
-      assert.equal(queries, 1, '50 probes at once share one query');
+      assert.equal(queries, 1, '50 probes within a second share one query');
+      clock.advance(999);
+      assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
+      assert.equal(queries, 1, 'the answer is reused until a second has passed');
+      clock.advance(1);
+      assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
+      assert.equal(queries, 2, 'then the database is asked again');
     } finally {
       connection.execute = execute;
     }
@@ -83,7 +90,8 @@ describe('health probes', () => {
 
 describe('health probes when the database is not there for this version', () => {
   test('with migrations left to a release step, readiness answers 503 until they are applied, then 200', async () => {
-    const api = await startServerWithOwnDatabase({ MIGRATE_ON_START: 'false' });
+    const clock = manualClock();
+    const api = await startServerWithOwnDatabase({ MIGRATE_ON_START: 'false' }, { clock });
     try {
       const res = await api.raw('/health/ready', undefined, { anonymous: true });
       assert.equal(res.status, 503);
@@ -93,7 +101,7 @@ describe('health probes when the database is not there for this version', () => 
       );
       assert.equal((await api.raw('/health/live', undefined, { anonymous: true })).status, 200);
       await migrate(api.db); // what `npm run migrate` does
-      await sleep(1100); // the last answer is reused for a second
+      clock.advance(1000); // the last answer is reused for a second
       assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
     } finally {
       await api.close();
@@ -101,11 +109,12 @@ describe('health probes when the database is not there for this version', () => 
   });
 
   test('readiness answers 503 problem+json, while liveness still answers 200 (no restart for an outage)', async () => {
-    const api = await startServerWithOwnDatabase();
+    const clock = manualClock();
+    const api = await startServerWithOwnDatabase({}, { clock });
     try {
       assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
       await api.loseDatabase();
-      await sleep(1100); // the last answer is reused for a second
+      clock.advance(1000); // the last answer is reused for a second
       const res = await api.raw('/health/ready', undefined, { anonymous: true });
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');

@@ -5,9 +5,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createLogger } from '../../src/logger.ts';
+import { manualClock } from '../support/clock.ts';
 import {
   json,
   newUserId,
@@ -26,9 +27,12 @@ describe('rate limits', () => {
   const limits = { RATE_LIMIT_PER_USER: '5', RATE_LIMIT_PER_IP: '3', RATE_LIMIT_WINDOW_SECONDS: '60' };
   // A database of its own: quotas are shared state, and other test files send anonymous requests too.
   let api: Awaited<ReturnType<typeof startServerWithOwnDatabase>>;
+  // Each test starts 1 s into a fresh 60 s window of its own, so no burst straddles a window boundary.
+  const clock = manualClock();
   before(async () => {
-    api = await startServerWithOwnDatabase(limits);
+    api = await startServerWithOwnDatabase(limits, { clock });
   });
+  beforeEach(() => clock.nextWindow());
   after(() => api.close());
 
   test('a burst past the per-user quota answers 429 with Retry-After and the RateLimit headers; other users are unaffected', async () => {
@@ -44,18 +48,35 @@ describe('rate limits', () => {
 
     const refused = await api.raw(`/api/${userId}/tasks`, json({ title: 'one too many' }));
     assert.equal(refused.status, 429);
-    const retryAfter = Number(refused.headers.get('retry-after'));
-    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
-    assert.match(refused.headers.get('ratelimit') ?? '', new RegExp(`^"per-user";r=0;t=${retryAfter}$`));
-    const problem = (await refused.json()) as { status: number; detail: string };
-    assert.equal(problem.status, 429);
-    assert.match(problem.detail, /^Too many requests: 5 per 60 s for each user; retry in \d+ s\.$/);
+    // 1 s into the window: 59 s until it ends.
+    assert.equal(refused.headers.get('retry-after'), '59');
+    assert.equal(refused.headers.get('ratelimit'), '"per-user";r=0;t=59');
+    assert.equal(refused.headers.get('ratelimit-policy'), '"per-user";q=5;w=60');
+    assert.deepEqual(await refused.json(), {
+      type: 'about:blank',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: 'Too many requests: 5 per 60 s for each user; retry in 59 s.',
+      instance: `/api/${userId}/tasks`,
+    });
 
     assert.equal((await api.raw(`/api/${newUserId()}/tasks`)).status, 200, 'another user has a quota of their own');
-    const { data } = await api.client
-      .GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } })
-      .catch(() => ({ data: undefined }));
-    assert.equal(data, undefined, 'the refused create did not happen (and the list is refused too)');
+    clock.nextWindow();
+    const { data } = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
+    assert.deepEqual(data, [], 'the refused create did not happen');
+  });
+
+  test('the quota is whole again when its window ends, and not a millisecond before', async () => {
+    const userId = newUserId();
+    for (let i = 0; i < 5; i += 1) assert.equal((await api.raw(`/api/${userId}/tasks`)).status, 200);
+    clock.advance(58_999);
+    const refused = await api.raw(`/api/${userId}/tasks`);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    clock.advance(1);
+    const admitted = await api.raw(`/api/${userId}/tasks`);
+    assert.equal(admitted.status, 200);
+    assert.equal(admitted.headers.get('ratelimit'), '"per-user";r=4;t=60');
   });
 
   test('without a valid token the quota is per client address, so guessing tokens is throttled', async () => {
@@ -79,7 +100,7 @@ describe('rate limits', () => {
     'the quota holds across two instances of the service sharing one database',
     { skip: usingPostgresServer ? false : 'needs DATABASE_URL: two instances cannot share one embedded database' },
     async () => {
-      const second = await startTestServer({ database: api.database }, { env: limits });
+      const second = await startTestServer({ database: api.database }, { env: limits, clock });
       try {
         const userId = newUserId();
         const statuses: number[] = [];
@@ -255,6 +276,8 @@ describe('trying it locally', () => {
         JWKS_URL: '',
         PORT: '0',
       },
+      // A regression that starts the server instead of refusing must fail the test, not hang CI.
+      timeout: 30_000,
     }).then(
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => err,

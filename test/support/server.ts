@@ -5,6 +5,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { paths } from '../../generated/schema.d.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { Clock } from '../../src/clock.ts';
 import type { Logger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { signToken } from '../../src/auth/sign-token.ts';
@@ -87,9 +88,9 @@ const contractCheck: Middleware = {
 
 export async function startTestServer(
   overrides: Partial<Config> = {},
-  options: { env?: Record<string, string>; logger?: Logger } = {},
+  options: { env?: Record<string, string>; logger?: Logger; clock?: Clock } = {},
 ): Promise<TestServer> {
-  const running = await startServer(testConfig(overrides, options.env), options.logger);
+  const running = await startServer(testConfig(overrides, options.env), options.logger, { clock: options.clock });
   const client = createClient<paths>({ baseUrl: running.url });
   client.use(contractCheck);
   return {
@@ -121,11 +122,12 @@ export const json = (body: unknown, method = 'POST'): RequestInit => ({
  */
 export async function startServerWithOwnDatabase(
   env: Record<string, string> = {},
+  { clock }: { clock?: Clock } = {},
 ): Promise<TestServer & { database: Config['database']; loseDatabase(): Promise<void> }> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const database = { kind: 'pglite' as const, dataDir: 'memory://' };
-    const api = await startTestServer({ database }, { env });
+    const api = await startTestServer({ database }, { env, clock });
     return { ...api, database, loseDatabase: () => api.db.close(true) };
   }
   const name = `tasks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
@@ -134,7 +136,7 @@ export async function startServerWithOwnDatabase(
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const database = { kind: 'postgresql' as const, url: url.toString(), poolMax: 2 };
-  const api = await startTestServer({ database }, { env });
+  const api = await startTestServer({ database }, { env, clock });
   const drop = () => admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
   return {
     ...api,
