@@ -7,6 +7,13 @@
 import type { RateLimitStore } from '../http/rate-limit.ts';
 import type { Database } from './orm.ts';
 
+/** One statement per request: a row per key, reset when a new window starts. */
+export const RATE_LIMIT_HIT_SQL = `insert into rate_limit (key, window_id, hits) values (?, ?, 1)
+  on conflict (key) do update set
+    hits = case when rate_limit.window_id = excluded.window_id then rate_limit.hits + 1 else 1 end,
+    window_id = excluded.window_id
+  returning hits`;
+
 export class PostgresRateLimitStore implements RateLimitStore {
   readonly #db: Database;
 
@@ -15,16 +22,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
   }
 
   async hit(key: string, windowId: number): Promise<number> {
-    // One statement: a row per key, reset when a new window starts.
-    const row = await this.#db.em.getConnection().execute<{ hits: number }>(
-      `insert into rate_limit (key, window_id, hits) values (?, ?, 1)
-       on conflict (key) do update set
-         hits = case when rate_limit.window_id = excluded.window_id then rate_limit.hits + 1 else 1 end,
-         window_id = excluded.window_id
-       returning hits`,
-      [key, windowId],
-      'get',
-    );
+    const row = await this.#db.em.getConnection().execute<{ hits: number }>(RATE_LIMIT_HIT_SQL, [key, windowId], 'get');
     return Number(row.hits);
   }
 
