@@ -78,10 +78,13 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Toggle a task's completion
-         * @description Flips `completed` (false → true, true → false) atomically and refreshes
-         *     `updated_at`. Not idempotent: to set a definite state, use `updateTask`
-         *     with `completed`. No request body is read.
+         * Complete, reopen or toggle a task
+         * @description With `{"completed": true}` or `{"completed": false}`, sets that state
+         *     idempotently: a task already in it is answered unchanged (neither
+         *     `updated_at` nor anything else moves). Without a body (or with `{}`),
+         *     flips `completed` (false → true, true → false) atomically and
+         *     refreshes `updated_at`, as the replaced service did; a toggle is not
+         *     idempotent. Completing stamps `completed_at`, reopening clears it.
          */
         patch: operations["toggleTaskCompletion"];
         trace?: never;
@@ -268,6 +271,17 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["Tags"];
             due_at?: components["schemas"]["DueAt"];
+        };
+        /**
+         * @description The completion state to set; without `completed`, the state is
+         *     flipped. Unknown fields are rejected.
+         */
+        TaskCompletion: {
+            /**
+             * @description `true` completes the task, `false` reopens it; a task already in
+             *     that state is left as it is.
+             */
+            completed?: boolean;
         };
         /** @description The body of a successful delete, as the replaced service sent it. */
         DeleteConfirmation: {
@@ -831,9 +845,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TaskCompletion"];
+            };
+        };
         responses: {
-            /** @description The task with its completion flipped. */
+            /** @description The task in its new state. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -844,9 +862,12 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            400: components["responses"]["MalformedJson"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -15,12 +15,15 @@ type QueryParams<K extends OperationId> = Operation<K>['parameters'] extends { q
   ? Exclude<Q, undefined>
   : Record<string, never>;
 
+/** The JSON body, or `B | undefined` when the spec makes the body optional (nothing sent is no body). */
 type RequestBody<K extends OperationId> =
   Operation<K> extends {
     requestBody: { content: { 'application/json': infer B } };
   }
     ? B
-    : undefined;
+    : Operation<K> extends { requestBody?: { content: { 'application/json': infer B } } }
+      ? B | undefined
+      : undefined;
 
 /** Every JSON success or error body the operation documents (problem+json is written by the error middleware). */
 type ResponseBody<K extends OperationId> = {

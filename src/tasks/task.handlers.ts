@@ -58,7 +58,8 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
     },
 
     toggleTaskCompletion: async (req, res) => {
-      const task = await tasks.toggleTaskCompletion(req.params.user_id, req.params.task_id);
+      // No body (the seed clients' call) or {} toggles; {"completed": …} sets.
+      const task = await tasks.setTaskCompletion(req.params.user_id, req.params.task_id, req.body?.completed);
       if (!task) throw new TaskNotFoundError();
       res.json(toApiTask(task));
     },

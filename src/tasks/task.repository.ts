@@ -72,8 +72,9 @@ export class TaskRepository {
     return (await this.#tasks(sql.updateTask(userId, taskId, changes)))[0];
   }
 
-  async toggleTaskCompletion(userId: string, taskId: string): Promise<Task | undefined> {
-    return (await this.#tasks(sql.toggleTaskCompletion(userId, taskId)))[0];
+  /** `completed` sets that state (idempotent); `undefined` flips it. */
+  async setTaskCompletion(userId: string, taskId: string, completed: boolean | undefined): Promise<Task | undefined> {
+    return (await this.#tasks(sql.setTaskCompletion(userId, taskId, completed)))[0];
   }
 
   /** True when a task was deleted. */

@@ -66,13 +66,28 @@ export function updateTask(userId: string, taskId: string, changes: TaskChanges)
   };
 }
 
-/** Flips `completed` in the database (concurrent toggles never lose one), stamping or clearing `completed_at`. */
-export function toggleTaskCompletion(userId: string, taskId: string): Statement {
+/**
+ * Sets `completed` to a definite state, or flips it (`undefined`), in the database, so concurrent
+ * toggles never lose one. Setting the state a task already has changes nothing visible: updated_at
+ * stays, so the call is idempotent. Becoming completed stamps `completed_at`; reopening clears it.
+ */
+export function setTaskCompletion(userId: string, taskId: string, completed: boolean | undefined): Statement {
+  if (completed === undefined) {
+    return {
+      sql: `update task
+        set completed = not completed, completed_at = case when completed then null else now() end, updated_at = now()
+        where id = ? and user_id = ? returning *`,
+      params: [taskId, userId],
+    };
+  }
+  // One UPDATE whatever the current state (the right-hand sides read the old row), so it stays a
+  // single statement that other clauses can wrap.
   return {
     sql: `update task
-      set completed = not completed, completed_at = case when completed then null else now() end, updated_at = now()
+      set completed = ?, completed_at = case when ? then coalesce(completed_at, now()) end,
+        updated_at = case when completed = ? then updated_at else now() end
       where id = ? and user_id = ? returning *`,
-    params: [taskId, userId],
+    params: [completed, completed, completed, taskId, userId],
   };
 }
 

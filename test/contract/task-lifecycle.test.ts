@@ -196,6 +196,76 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       assert.equal((await get(userId, task.id)).data?.completed, false);
     });
 
+    test('{"completed": true} completes, and sending it again changes nothing, updated_at included', async () => {
+      const userId = newUserId();
+      const task = await create(userId);
+      const complete = () =>
+        api.client.PATCH('/api/{user_id}/tasks/{task_id}/complete', {
+          ...path(userId, task.id),
+          body: { completed: true },
+        });
+      const first = await complete();
+      assert.equal(first.response.status, 200);
+      assert.ok(first.data);
+      assert.deepEqual(first.data, {
+        ...task,
+        completed: true,
+        completed_at: first.data.updated_at,
+        updated_at: first.data.updated_at,
+      });
+      await sleep(5);
+      const again = await complete();
+      assert.equal(again.response.status, 200);
+      assert.deepEqual(again.data, first.data);
+      assert.deepEqual((await get(userId, task.id)).data, first.data);
+    });
+
+    test('{"completed": false} reopens a completed task and leaves an open one as it is', async () => {
+      const userId = newUserId();
+      const task = await create(userId);
+      const reopen = () =>
+        api.client.PATCH('/api/{user_id}/tasks/{task_id}/complete', {
+          ...path(userId, task.id),
+          body: { completed: false },
+        });
+      const untouched = await reopen();
+      assert.deepEqual(untouched.data, task);
+      const done = await api.client.PATCH('/api/{user_id}/tasks/{task_id}/complete', path(userId, task.id));
+      assert.equal(done.data?.completed, true);
+      await sleep(5);
+      const reopened = await reopen();
+      assert.ok(reopened.data);
+      assert.deepEqual(reopened.data, { ...task, updated_at: reopened.data.updated_at });
+      assert.ok(Date.parse(reopened.data.updated_at) > Date.parse(done.data.updated_at));
+    });
+
+    test('an empty object toggles, as no body does', async () => {
+      const userId = newUserId();
+      const task = await create(userId);
+      const res = await api.raw(`/api/${userId}/tasks/${task.id}/complete`, json({}, 'PATCH'));
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { completed: boolean }).completed, true);
+    });
+
+    test('a body that is not {"completed": boolean} answers 422 naming the field, and changes nothing', async () => {
+      const userId = newUserId();
+      const task = await create(userId);
+      for (const [body, paths] of [
+        [{ completed: 'yes' }, ['/body/completed']],
+        [{ completed: true, title: 'x' }, ['/body/title']],
+        [null, ['/body']],
+      ] as const) {
+        const res = await api.raw(`/api/${userId}/tasks/${task.id}/complete`, json(JSON.stringify(body), 'PATCH'));
+        assert.equal(res.status, 422, JSON.stringify(body));
+        const problem = (await res.json()) as { errors: { path: string }[] };
+        assert.deepEqual(
+          problem.errors.map((e) => e.path),
+          paths,
+        );
+      }
+      assert.deepEqual((await get(userId, task.id)).data, task);
+    });
+
     test("toggling an unknown or another user's task answers 404", async () => {
       const task = await create(newUserId('owner'));
       const res = await api.raw(`/api/${newUserId('stranger')}/tasks/${task.id}/complete`, { method: 'PATCH' });

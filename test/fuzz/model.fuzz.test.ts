@@ -1,4 +1,4 @@
-// Stateful model testing: random sequences of commands (create, update, toggle, delete, get, list
+// Stateful model testing: random sequences of commands (create, update, complete or toggle, delete, get, list
 // with paging, and the same on ids that name nothing or belong to someone else) run against the
 // service and against a plain in-memory list of tasks. After every command the service and the
 // model must agree on every task: every field (priority, tags without case duplicates, due dates in
@@ -215,33 +215,41 @@ class Update implements Command {
   }
 }
 
-class Toggle implements Command {
+/** The completion call: no body toggles (the seed's call), `{"completed": …}` sets that state idempotently. */
+class Complete implements Command {
   readonly pick: number;
-  constructor(pick: number) {
+  readonly body: Json | undefined;
+  constructor(pick: number, body: Json | undefined) {
     this.pick = pick;
+    this.body = body;
   }
   check = hasTasks;
   async run(m: Model, r: Real) {
     const before = m.tasks[this.pick % m.tasks.length]!;
     const what = `${this.toString()} on ${before.id}`;
+    const path = pathOf(toggleTask, { user_id: r.userId, task_id: before.id });
     const task = await expectTask(
-      await r.send(pathOf(toggleTask, { user_id: r.userId, task_id: before.id }), { method: 'PATCH' }),
+      await r.send(path, this.body === undefined ? { method: 'PATCH' } : jsonInit('PATCH', this.body)),
       200,
       what,
     );
-    const expected: ModelTask = {
-      ...before,
-      completed: !before.completed,
-      completed_at: before.completed ? null : task.updated_at,
-      updated_at: task.updated_at,
-    };
-    assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: completion did not flip`);
+    const wanted = (this.body?.completed as boolean | undefined) ?? !before.completed;
+    const expected: ModelTask =
+      wanted === before.completed
+        ? before // already in that state: nothing moves
+        : {
+            ...before,
+            completed: wanted,
+            completed_at: wanted ? task.updated_at : null,
+            updated_at: task.updated_at,
+          };
+    assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: completion is not what the model expects`);
     assertTimestamps(task, before, what);
     m.tasks[m.tasks.indexOf(before)] = expected;
     await assertAgreement(m, r);
   }
   toString() {
-    return `toggle #${this.pick}`;
+    return `complete #${this.pick} ${this.body === undefined ? '(no body)' : fc.stringify(this.body)}`;
   }
 }
 
@@ -379,7 +387,9 @@ const commands = fc.commands<Model, Real, false>(
     createBody.map((body) => new Create(body)),
     createBody.map((body) => new Create(body)),
     fc.tuple(pick, updateBody).map(([p, body]) => new Update(p, body)),
-    pick.map((p) => new Toggle(p)),
+    fc
+      .tuple(pick, fc.option(validValue(bodySchema(toggleTask)) as fc.Arbitrary<Json>, { nil: undefined }))
+      .map(([p, body]) => new Complete(p, body)),
     pick.map((p) => new Delete(p)),
     fc.tuple(pick, fc.boolean()).map(([p, upper]) => new Get(p, upper)),
     fc
