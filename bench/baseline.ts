@@ -165,7 +165,7 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
         result = (await tasks(sql.updateTask(userId, taskId!, changes!)))[0];
         break;
       case 'PATCH complete':
-        result = (await tasks(sql.toggleTaskCompletion(userId, taskId!)))[0];
+        result = (await tasks(sql.setTaskCompletion(userId, taskId!, undefined)))[0];
         break;
       case 'DELETE task':
         if ((await query(sql.deleteTask(userId, taskId!))).length === 0) throw new Refusal(404, 'Task not found');
