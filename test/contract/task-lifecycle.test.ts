@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { assertStampedSince, passInstant } from '../support/clock.ts';
 import { json, newUserId, startTestServer, type TestServer } from '../support/server.ts';
 
 const NOT_FOUND = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'Task not found' };
@@ -69,7 +69,8 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
     test('changes only the fields sent, refreshes updated_at and keeps created_at', async () => {
       const userId = newUserId();
       const task = await create(userId, { title: 'Buy milk', description: 'Two litres' });
-      await sleep(5);
+      await passInstant(task.updated_at);
+      const sentAt = Date.now();
       const { data, response } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', {
         ...path(userId, task.id),
         body: { title: '  Buy oat milk ' },
@@ -77,7 +78,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       assert.equal(response.status, 200);
       assert.ok(data);
       assert.deepEqual(data, { ...task, title: 'Buy oat milk', updated_at: data.updated_at });
-      assert.ok(Date.parse(data.updated_at) > Date.parse(task.updated_at));
+      assertStampedSince(data.updated_at, sentAt, 'the update refreshes updated_at');
       assert.deepEqual((await get(userId, task.id)).data, data);
     });
 
@@ -107,11 +108,12 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
     test('an empty object is accepted and only refreshes updated_at, as the seed did', async () => {
       const userId = newUserId();
       const task = await create(userId);
-      await sleep(5);
+      await passInstant(task.updated_at);
+      const sentAt = Date.now();
       const { data } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', { ...path(userId, task.id), body: {} });
       assert.ok(data);
       assert.deepEqual(data, { ...task, updated_at: data.updated_at });
-      assert.ok(Date.parse(data.updated_at) > Date.parse(task.updated_at));
+      assertStampedSince(data.updated_at, sentAt, '{} refreshes updated_at');
     });
 
     test('title null answers 422 and changes nothing (the seed answered 500)', async () => {
@@ -169,6 +171,8 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const userId = newUserId();
       const task = await create(userId);
       const toggle = () => api.client.PATCH('/api/{user_id}/tasks/{task_id}/complete', path(userId, task.id));
+      await passInstant(task.updated_at);
+      const firstSentAt = Date.now();
       const once = await toggle();
       assert.equal(once.response.status, 200);
       assert.ok(once.data);
@@ -178,9 +182,13 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
         completed_at: once.data.updated_at,
         updated_at: once.data.updated_at,
       });
+      assertStampedSince(once.data.updated_at, firstSentAt, 'completing refreshes updated_at');
+      await passInstant(once.data.updated_at);
+      const secondSentAt = Date.now();
       const twice = await toggle();
       assert.ok(twice.data);
       assert.deepEqual(twice.data, { ...task, updated_at: twice.data.updated_at });
+      assertStampedSince(twice.data.updated_at, secondSentAt, 'reopening refreshes updated_at');
     });
 
     test('ten simultaneous toggles leave it where it started: no toggle is lost', async () => {
@@ -213,7 +221,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
         completed_at: first.data.updated_at,
         updated_at: first.data.updated_at,
       });
-      await sleep(5);
+      await passInstant(first.data.updated_at); // a refresh would now show
       const again = await complete();
       assert.equal(again.response.status, 200);
       assert.deepEqual(again.data, first.data);
@@ -232,11 +240,12 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       assert.deepEqual(untouched.data, task);
       const done = await api.client.PATCH('/api/{user_id}/tasks/{task_id}/complete', path(userId, task.id));
       assert.equal(done.data?.completed, true);
-      await sleep(5);
+      await passInstant(done.data.updated_at);
+      const sentAt = Date.now();
       const reopened = await reopen();
       assert.ok(reopened.data);
       assert.deepEqual(reopened.data, { ...task, updated_at: reopened.data.updated_at });
-      assert.ok(Date.parse(reopened.data.updated_at) > Date.parse(done.data.updated_at));
+      assertStampedSince(reopened.data.updated_at, sentAt, 'reopening refreshes updated_at');
     });
 
     test('an empty object toggles, as no body does', async () => {

@@ -10,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { components } from '../../generated/schema.d.ts';
 import { operations, resolveRef, type Operation } from '../support/contract.ts';
+import { assertStampedSince, passInstant } from '../support/clock.ts';
 import { newUserId, startTestServer, type TestServer } from '../support/server.ts';
-import { distinctTags } from '../../src/tasks/task.mapper.ts';
 import { percentEncode, validValue, type Schema } from './arbitraries.ts';
 import { FUZZ_RUNS, FUZZ_SEED, countingSender, describeResponse, fuzzParameters, type Sender } from './settings.ts';
 
@@ -81,13 +81,10 @@ async function expectTask(response: Response, status: number, what: string): Pro
   return (await response.json()) as ApiTask;
 }
 
-/** A write may refresh updated_at, never move it back; created_at never changes. */
-function assertTimestamps(after: ApiTask, before: ModelTask, what: string): void {
+/** A write stamps updated_at with its own time (sent at `sentAt`, after the last stamp); created_at never changes. */
+function assertTimestamps(after: ApiTask, before: ModelTask, sentAt: number, what: string): void {
   assert.equal(after.created_at, before.created_at, `${what}: created_at changed`);
-  assert.ok(
-    Date.parse(after.updated_at) >= Date.parse(before.updated_at),
-    `${what}: updated_at went back from ${before.updated_at} to ${after.updated_at}`,
-  );
+  assertStampedSince(after.updated_at, sentAt, `${what}: updated_at`);
 }
 
 /** Every page of the list, following rel="next"; also checks each page's size against the limit. */
@@ -133,8 +130,40 @@ async function assertAgreement(model: Model, real: Real): Promise<void> {
 
 type Command = fc.AsyncCommand<Model, Real>;
 
-/** The spec's Description: stored as sent, but for a leading byte-order mark. */
-const storedDescription = (text: string | null) => (text === null ? null : text.replace(/^\uFEFF+/, ''));
+// The storage rules, as the spec and README state them, written out here instead of borrowed from
+// src/: an oracle that copies the implementation agrees with any bug in it.
+
+/** White space as the spec's `\s` means it: ECMAScript's WhiteSpace and LineTerminator code points. */
+const WHITE_SPACE = new Set(
+  [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff]
+    .concat(Array.from({ length: 11 }, (_, i) => 0x2000 + i))
+    .map((c) => String.fromCharCode(c)),
+);
+
+/** The spec's Title: surrounding white space is removed before it is stored. */
+function storedTitle(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && WHITE_SPACE.has(text[start]!)) start++;
+  while (end > start && WHITE_SPACE.has(text[end - 1]!)) end--;
+  return text.slice(start, end);
+}
+
+/** The spec's Description: stored as sent, but a leading byte-order mark is not kept. */
+function storedDescription(text: string | null): string | null {
+  if (text === null) return null;
+  let kept = text;
+  while (kept.startsWith('\uFEFF')) kept = kept.slice(1);
+  return kept;
+}
+
+/** The spec's Tags: tags differing only in case are one tag; the first spelling sent is kept, in order. */
+const storedTags = (tags: readonly string[]): string[] =>
+  tags.reduce<string[]>(
+    (kept, tag) => (kept.some((k) => k.toLowerCase() === tag.toLowerCase()) ? kept : [...kept, tag]),
+    [],
+  );
+
 const hasTasks = (m: Readonly<Model>) => m.tasks.length > 0;
 
 class Create implements Command {
@@ -144,19 +173,21 @@ class Create implements Command {
   }
   check = () => true;
   async run(m: Model, r: Real) {
+    const sentAt = Date.now();
     const task = await expectTask(
       await r.send(pathOf(createTask, { user_id: r.userId }), jsonInit('POST', this.body)),
       201,
       this.toString(),
     );
+    assertStampedSince(task.created_at, sentAt, `${this.toString()}: created_at`);
     const completed = (this.body.completed as boolean | undefined) ?? false;
     const expected: ModelTask = {
       id: task.id,
-      title: (this.body.title as string).trim(),
+      title: storedTitle(this.body.title as string),
       description: storedDescription((this.body.description as string | null | undefined) ?? null),
       completed,
       priority: (this.body.priority as ApiTask['priority'] | undefined) ?? 'none',
-      tags: distinctTags((this.body.tags as string[] | undefined) ?? []),
+      tags: storedTags((this.body.tags as string[] | undefined) ?? []),
       due_at: storedDueAt(this.body.due_at),
       // A task created completed was completed when it was created.
       completed_at: completed ? task.created_at : null,
@@ -184,6 +215,8 @@ class Update implements Command {
   async run(m: Model, r: Real) {
     const before = m.tasks[this.pick % m.tasks.length]!;
     const what = `${this.toString()} on ${before.id}`;
+    await passInstant(before.updated_at);
+    const sentAt = Date.now();
     const task = await expectTask(
       await r.send(pathOf(updateTask, { user_id: r.userId, task_id: before.id }), jsonInit('PUT', this.body)),
       200,
@@ -191,7 +224,7 @@ class Update implements Command {
     );
     const expected: ModelTask = {
       ...before,
-      ...('title' in this.body ? { title: (this.body.title as string).trim() } : {}),
+      ...('title' in this.body ? { title: storedTitle(this.body.title as string) } : {}),
       ...('description' in this.body ? { description: storedDescription(this.body.description as string | null) } : {}),
       ...('completed' in this.body
         ? {
@@ -201,12 +234,12 @@ class Update implements Command {
           }
         : {}),
       ...('priority' in this.body ? { priority: this.body.priority as ApiTask['priority'] } : {}),
-      ...('tags' in this.body ? { tags: distinctTags(this.body.tags as string[]) } : {}),
+      ...('tags' in this.body ? { tags: storedTags(this.body.tags as string[]) } : {}),
       ...('due_at' in this.body ? { due_at: storedDueAt(this.body.due_at) } : {}),
       updated_at: task.updated_at,
     };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: the updated task is not what the model expects`);
-    assertTimestamps(task, before, what);
+    assertTimestamps(task, before, sentAt, what);
     m.tasks[m.tasks.indexOf(before)] = expected;
     await assertAgreement(m, r);
   }
@@ -228,6 +261,8 @@ class Complete implements Command {
     const before = m.tasks[this.pick % m.tasks.length]!;
     const what = `${this.toString()} on ${before.id}`;
     const path = pathOf(toggleTask, { user_id: r.userId, task_id: before.id });
+    await passInstant(before.updated_at);
+    const sentAt = Date.now();
     const task = await expectTask(
       await r.send(path, this.body === undefined ? { method: 'PATCH' } : jsonInit('PATCH', this.body)),
       200,
@@ -244,7 +279,7 @@ class Complete implements Command {
             updated_at: task.updated_at,
           };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: completion is not what the model expects`);
-    assertTimestamps(task, before, what);
+    if (expected !== before) assertTimestamps(task, before, sentAt, what);
     m.tasks[m.tasks.indexOf(before)] = expected;
     await assertAgreement(m, r);
   }

@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { json, newUserId, startTestServer, type TestServer } from '../support/server.ts';
-
-const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+import { decodeCursor, encodeCursor } from '../../src/tasks/task.cursor.ts';
 
 describe('fuzzer regressions', () => {
   let api: TestServer;
@@ -62,10 +61,19 @@ describe('fuzzer regressions', () => {
   // contract.fuzz listTasks (mutated next link): {"items":2,"mutations":[{"kind":"typed","at":0,"pick":0}]} → 500.
   test('a cursor whose date PostgreSQL cannot represent is a 422, not a 500', async () => {
     const userId = newUserId();
-    const task = await createTask(userId);
-    // The service's own cursor format, with the date at the ends of the ECMAScript range or in year 0.
+    await createTask(userId);
+    await createTask(userId);
+    // A cursor the service issued: the one the bad ones are made from, so they are in its format
+    // whatever that becomes (a cursor the service would not have issued anyway proves nothing).
+    const first = await api.raw(`/api/${userId}/tasks?limit=1`);
+    const issued = /[?&]cursor=([^&>]+)/.exec(first.headers.get('link') ?? '')?.[1];
+    assert.ok(issued, 'the first page links to the next');
+    const position = decodeCursor(issued);
+    assert.equal(encodeCursor(position), issued, 'the test builds cursors as the service does');
+    assert.equal((await api.raw(`/api/${userId}/tasks?limit=1&cursor=${issued}`)).status, 200);
+    // The same position, with the date at the ends of the ECMAScript range or in year 0.
     for (const date of ['0000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '-271821-04-20T00:00:00.000Z']) {
-      const cursor = base64url(`${date}|${task.id}`);
+      const cursor = encodeCursor({ ...position, createdAt: new Date(date) });
       const response = await api.raw(`/api/${userId}/tasks?limit=1&cursor=${cursor}`);
       assert.equal(response.status, 422, `cursor for ${date} answered ${response.status}`);
     }

@@ -15,6 +15,7 @@ import ts from 'typescript';
 import type { components } from '../../generated/schema.d.ts';
 import { SPEC_PATH } from '../../src/spec.ts';
 import { PROJECT_ROOT } from '../../scripts/bundle-spec.ts';
+import { assertStampedSince, passInstant } from '../support/clock.ts';
 import { contractViolations, operations } from '../support/contract.ts';
 import { newUserId, startTestServer, tokenFor, type TestServer } from '../support/server.ts';
 
@@ -349,6 +350,8 @@ describe('SDK generated from the contract', () => {
     const fetched = await sdk.getTask({ path: taskPath });
     assert.deepEqual(outcome(fetched), { status: 200, data: task, error: undefined });
 
+    await passInstant(task.updated_at);
+    const updateSentAt = Date.now();
     const updated = await sdk.updateTask({ path: taskPath, body: { title: 'Buy oat milk', description: null } });
     const renamed = updated.data as Task;
     assert.deepEqual(outcome(updated), {
@@ -356,8 +359,10 @@ describe('SDK generated from the contract', () => {
       data: { ...task, title: 'Buy oat milk', description: null, updated_at: renamed.updated_at },
       error: undefined,
     });
-    assert.ok(renamed.updated_at >= task.updated_at, 'updated_at moves forward');
+    assertStampedSince(renamed.updated_at, updateSentAt, 'the update refreshes updated_at');
 
+    await passInstant(renamed.updated_at);
+    const toggleSentAt = Date.now();
     const toggled = await sdk.toggleTaskCompletion({ path: taskPath });
     const completed = toggled.data as Task;
     assert.deepEqual(outcome(toggled), {
@@ -365,7 +370,7 @@ describe('SDK generated from the contract', () => {
       data: { ...renamed, completed: true, completed_at: completed.updated_at, updated_at: completed.updated_at },
       error: undefined,
     });
-    assert.ok(completed.updated_at >= renamed.updated_at, 'updated_at moves forward');
+    assertStampedSince(completed.updated_at, toggleSentAt, 'the toggle refreshes updated_at');
 
     const deleted = await sdk.deleteTask({ path: taskPath });
     assert.deepEqual(outcome(deleted), {

@@ -25,3 +25,24 @@ export function manualClock(): ManualClock {
   clock.nextWindow();
   return clock;
 }
+
+// The database stamps created_at/updated_at with its own now(), which no test can move. Instead a
+// test waits until the wall clock is past the last stamp, notes the time, and then requires the new
+// stamp to fall between that time and the answer: a stamp that was not refreshed cannot.
+
+/** Waits (a millisecond or two) until the wall clock is past `iso`, so any stamp taken after it is later. */
+export async function passInstant(iso: string): Promise<void> {
+  while (Date.now() <= Date.parse(iso)) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/**
+ * Asserts `iso` was stamped during the request sent at `sentAt` (Date.now() before sending): not
+ * before it, and not after now (plus the database's rounding to the millisecond).
+ */
+export function assertStampedSince(iso: string, sentAt: number, what: string): void {
+  const stamp = Date.parse(iso);
+  const now = Date.now();
+  if (!(stamp >= sentAt && stamp <= now + 1)) {
+    throw new Error(`${what}: ${iso} was not stamped by the request sent at ${new Date(sentAt).toISOString()}`);
+  }
+}
