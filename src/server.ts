@@ -43,7 +43,7 @@ export async function startServer(
           'Get one with: npm run token -- <user_id>, then use "Authorize" in /docs.',
       );
     }
-    const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret });
+    const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret }, { clock });
     const limiter = new RateLimiter(new PostgresRateLimitStore(db), config.rateLimit.windowSeconds, clock);
     const readiness = new ReadinessCheck(db, logger, clock);
     const app = createApp({ config, db, logger, verifier, limiter, readiness });

@@ -3,13 +3,15 @@
 // impossible by construction; jose also refuses a key whose type does not fit the algorithm.
 import {
   createRemoteJWKSet,
+  customFetch,
   decodeProtectedHeader,
   errors,
   jwtVerify,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import { createSecretKey } from 'node:crypto';
+import { createHash, createSecretKey } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.ts';
 import type { AuthConfig } from '../config.ts';
 import { isUserId } from './user-id.ts';
 
@@ -38,24 +40,55 @@ export class InvalidTokenError extends Error {
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
+  /** How many verified tokens are remembered now (never more than the cache's bound). */
+  readonly cachedTokens: number;
+}
+
+/**
+ * Verified tokens remembered, so a client's next request with the same token skips the signature
+ * check (~35 µs of CPU for HS256, more for the asymmetric algorithms). Bounded; the oldest entry goes
+ * first.
+ */
+const CACHE_ENTRIES = 10_000;
+
+interface Verified {
+  userId: string;
+  /** The token's `exp`: an entry is never used after it, whatever the clock-skew tolerance. */
+  expiresAtMs: number;
+  /** For a token verified with the JWKS: the key set's generation then (undefined for HS256). */
+  keySet: number | undefined;
 }
 
 export function createTokenVerifier(
   config: Pick<AuthConfig, 'jwksUrl' | 'issuer' | 'audience' | 'clockSkewSeconds' | 'jwksCooldownSeconds'> & {
     secret: string | undefined;
   },
+  { clock = systemClock, cacheEntries = CACHE_ENTRIES }: { clock?: Clock; cacheEntries?: number } = {},
 ): TokenVerifier {
   // A KeyObject, imported once: raw bytes would be imported again on every verification (~15 µs each).
   const secret = config.secret ? createSecretKey(Buffer.from(config.secret, 'utf8')) : undefined;
+  // Counts the key set's fetches: one starting may change the keys, so every token verified with the
+  // previous set is verified again before it is trusted.
+  let keySet = 0;
   // jose caches the key set, refetches it when a token names an unknown kid (at most once per
   // cooldown, so forged kids cannot hammer the key server), and refreshes it after 10 minutes regardless.
-  const jwks: JWTVerifyGetKey | undefined = config.jwksUrl
+  const jwks = config.jwksUrl
     ? createRemoteJWKSet(config.jwksUrl, {
         cooldownDuration: config.jwksCooldownSeconds * 1000,
         cacheMaxAge: 600_000,
         timeoutDuration: 5_000,
+        [customFetch]: (url, init) => {
+          keySet++;
+          return fetch(url, init);
+        },
       })
     : undefined;
+  const keySetNow = () => (jwks?.reloading ? -1 : keySet);
+  const cache = new Map<string, Verified>();
+  const remember = (key: string, entry: Verified) => {
+    if (cache.size >= cacheEntries) cache.delete(cache.keys().next().value!);
+    cache.set(key, entry);
+  };
   const common: JWTVerifyOptions = {
     clockTolerance: config.clockSkewSeconds,
     requiredClaims: ['sub', 'exp'],
@@ -64,7 +97,20 @@ export function createTokenVerifier(
   };
 
   return {
+    get cachedTokens() {
+      return cache.size;
+    },
+
     async verify(token) {
+      // The whole token is the key: a look-alike with another signature is another entry.
+      const key = createHash('sha256').update(token).digest('base64url');
+      const known = cache.get(key);
+      if (known) {
+        if (clock() < known.expiresAtMs && (known.keySet === undefined || known.keySet === keySetNow())) {
+          return { userId: known.userId };
+        }
+        cache.delete(key);
+      }
       let alg: string | undefined;
       try {
         alg = decodeProtectedHeader(token).alg;
@@ -73,16 +119,27 @@ export function createTokenVerifier(
       }
       try {
         let payload;
+        let verifiedWith: number | undefined;
+        const options = { ...common, currentDate: new Date(clock()) };
         if (alg && HMAC_ALGORITHMS.includes(alg) && secret) {
-          ({ payload } = await jwtVerify(token, secret, { ...common, algorithms: HMAC_ALGORITHMS }));
+          ({ payload } = await jwtVerify(token, secret, { ...options, algorithms: HMAC_ALGORITHMS }));
         } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg) && jwks) {
-          ({ payload } = await jwtVerify(token, jwks, { ...common, algorithms: ASYMMETRIC_ALGORITHMS }));
+          const before = keySetNow();
+          ({ payload } = await jwtVerify(token, jwks as JWTVerifyGetKey, {
+            ...options,
+            algorithms: ASYMMETRIC_ALGORITHMS,
+          }));
+          // Remembered only when the key set did not change (or start to) while this token was checked.
+          verifiedWith = before >= 0 && before === keySetNow() ? before : -1;
         } else {
           throw new InvalidTokenError(`Tokens signed with "${alg ?? 'no algorithm'}" are not accepted.`);
         }
         // The user id is the `sub` claim, and must fit the spec's UserId so it can match a path.
         if (typeof payload.sub !== 'string' || !isUserId(payload.sub)) {
           throw new InvalidTokenError("The token's subject is not a valid user id.");
+        }
+        if (verifiedWith !== -1 && payload.exp !== undefined) {
+          remember(key, { userId: payload.sub, expiresAtMs: payload.exp * 1000, keySet: verifiedWith });
         }
         return { userId: payload.sub };
       } catch (err) {

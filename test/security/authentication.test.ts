@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createTokenVerifier } from '../../src/auth/token-verifier.ts';
+import { manualClock } from '../support/clock.ts';
 import { operations } from '../support/contract.ts';
 import { json, newUserId, startTestServer, TEST_SECRET, tokenFor, type TestServer } from '../support/server.ts';
 
@@ -142,6 +144,17 @@ describe('authentication with a shared secret (HS256)', () => {
     assert.equal(res.status, 200);
   });
 
+  test('a token accepted (and remembered) lends nothing to a look-alike: another signature on the same claims answers 401', async () => {
+    const userId = newUserId();
+    const token = await tokenFor(userId);
+    const list = (t: string) => api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${t}` } });
+    assert.equal((await list(token)).status, 200);
+    const [header, payload, signature = ''] = token.split('.');
+    const lookAlike = `${header}.${payload}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
+    assert.equal((await list(lookAlike)).status, 401);
+    assert.equal((await list(token)).status, 200);
+  });
+
   test("a valid token for user A on user B's path answers 403 on every operation, and B's tasks are untouched", async () => {
     const { userId: victim, task } = await victimWithTask();
     const attacker = newUserId('attacker');
@@ -251,6 +264,29 @@ describe('authentication with public keys from a JWKS URL (Better Auth JWT plugi
     );
   });
 
+  test('a token accepted before its key was withdrawn is refused once the key set is fetched again', async () => {
+    const userId = newUserId();
+    const old = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    await publish('ed-old', old.publicKey, 'EdDSA');
+    const token = await sign(old.privateKey, 'EdDSA', 'ed-old', { sub: userId, exp: now() + 600 });
+    assert.equal((await list(userId, token)).status, 200);
+    assert.equal((await list(userId, token)).status, 200, 'and again, from memory');
+    published.splice(
+      published.findIndex((key) => key.kid === 'ed-old'),
+      1,
+    );
+    // A token naming a key the service has not seen makes it fetch the set again (no cooldown here).
+    const next = await generateKeyPair('ES256');
+    await publish('ec-next', next.publicKey, 'ES256');
+    assert.equal(
+      (await list(userId, await sign(next.privateKey, 'ES256', 'ec-next', { sub: userId, exp: now() + 600 }))).status,
+      200,
+    );
+    const res = await list(userId, token);
+    assert.equal(res.status, 401);
+    assert.match(((await res.json()) as { detail: string }).detail, /unknown key/);
+  });
+
   test('a token signed by a key that is not published answers 401', async () => {
     const userId = newUserId();
     const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
@@ -272,5 +308,36 @@ describe('authentication with public keys from a JWKS URL (Better Auth JWT plugi
   test('an HS256 token signed with the usual test secret is refused too: no secret is configured', async () => {
     const userId = newUserId();
     assert.equal((await list(userId, await tokenFor(userId))).status, 401);
+  });
+});
+
+describe('verified tokens are remembered, within limits', () => {
+  const config = {
+    secret: TEST_SECRET,
+    jwksUrl: undefined,
+    issuer: undefined,
+    audience: undefined,
+    clockSkewSeconds: 10,
+    jwksCooldownSeconds: 30,
+  };
+
+  test('a remembered token is refused once its exp (and the clock skew) has passed', async () => {
+    const clock = manualClock();
+    const verifier = createTokenVerifier(config, { clock });
+    const userId = newUserId();
+    const token = await hs256({ sub: userId, exp: Math.floor(clock() / 1000) + 60 });
+    assert.deepEqual(await verifier.verify(token), { userId });
+    assert.equal(verifier.cachedTokens, 1);
+    clock.advance(59_000);
+    assert.deepEqual(await verifier.verify(token), { userId });
+    clock.advance(12_000);
+    await assert.rejects(verifier.verify(token), { name: 'InvalidTokenError', message: 'The token has expired.' });
+    assert.equal(verifier.cachedTokens, 0);
+  });
+
+  test('no more tokens are remembered than the bound; the oldest is forgotten first', async () => {
+    const verifier = createTokenVerifier(config, { cacheEntries: 2 });
+    for (const user of ['a', 'b', 'c']) await verifier.verify(await tokenFor(newUserId(user)));
+    assert.equal(verifier.cachedTokens, 2);
   });
 });
