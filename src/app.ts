@@ -6,6 +6,7 @@ import { RequestContext } from '@mikro-orm/core';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/orm.ts';
+import type { DatabaseAvailability } from './db/availability.ts';
 import type { Logger } from './logger.ts';
 import { docsRouter } from './http/docs.ts';
 import { jsonBodies, registerOperations, validator } from './http/openapi.ts';
@@ -25,6 +26,7 @@ const BODY_LIMIT_BYTES = 16 * 1024;
 interface AppDeps {
   config: Pick<Config, 'validateResponses' | 'rateLimit' | 'corsOrigins' | 'trustProxy'>;
   db: Database;
+  availability: DatabaseAvailability;
   logger: Logger;
   verifier: TokenVerifier;
   limiter: RateLimiter;
@@ -34,7 +36,7 @@ interface AppDeps {
 /** Headers a browser client may read from our responses. */
 const EXPOSED_HEADERS = ['Location', 'Link', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'];
 
-export function createApp({ config, db, logger, verifier, limiter, readiness }: AppDeps): Express {
+export function createApp({ config, db, availability, logger, verifier, limiter, readiness }: AppDeps): Express {
   const spec = loadSpec();
   const app = express();
   app.disable('x-powered-by');
@@ -70,7 +72,7 @@ export function createApp({ config, db, logger, verifier, limiter, readiness }: 
   app.use(validator(spec, { validateResponses: config.validateResponses }));
   // Each request gets its own identity map; registered after validation so rejected requests cost nothing.
   app.use((_req, _res, next) => RequestContext.create(db.em, next));
-  const handlers = { ...taskHandlers(new TaskRepository(db.em)), ...healthHandlers(readiness) };
+  const handlers = { ...taskHandlers(new TaskRepository(db.em, availability)), ...healthHandlers(readiness) };
   registerOperations(app, spec, handlers, {
     secured: admission({ verifier, limiter, rateLimit: config.rateLimit }),
   });

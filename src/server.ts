@@ -12,6 +12,7 @@ import { createTokenVerifier } from './auth/token-verifier.ts';
 import { signingSecret } from './auth/signing-secret.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { PostgresRateLimitStore } from './db/rate-limit.store.ts';
+import { DatabaseAvailability } from './db/availability.ts';
 import { ReadinessCheck } from './health/readiness.ts';
 import type { Clock } from './clock.ts';
 
@@ -44,9 +45,14 @@ export async function startServer(
       );
     }
     const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret }, { clock });
-    const limiter = new RateLimiter(new PostgresRateLimitStore(db), config.rateLimit.windowSeconds, clock);
+    const availability = new DatabaseAvailability(logger);
+    const limiter = new RateLimiter(
+      new PostgresRateLimitStore(db, availability),
+      config.rateLimit.windowSeconds,
+      clock,
+    );
     const readiness = new ReadinessCheck(db, logger, clock);
-    const app = createApp({ config, db, logger, verifier, limiter, readiness });
+    const app = createApp({ config, db, availability, logger, verifier, limiter, readiness });
     // No HOST: every interface, IPv6 and IPv4 alike, as Node chooses.
     const server = config.host ? app.listen(config.port, config.host) : app.listen(config.port);
     await new Promise<void>((resolve, reject) => {

@@ -15,6 +15,12 @@ export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
 
 const migrationsPath = resolve(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
+/**
+ * How long a request waits for a connection (a new one, or a free one from a full pool) before it
+ * is answered 503: an unreachable database must not hang requests until the client gives up.
+ */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 // Shared by both drivers: entities and migrations are listed explicitly (no glob discovery), so the
 // same code runs from source, from a bundle, or from a read-only container image.
 function commonOptions(): Partial<Options> {
@@ -45,6 +51,8 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       ...commonOptions(),
       clientUrl: config.url,
       pool: { max: config.poolMax },
+      // Passed to pg's Pool as they are (MikroORM maps only min, max and idleTimeoutMillis from `pool`).
+      driverOptions: { connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
     });
   }
   const inMemory = config.dataDir.startsWith('memory://');

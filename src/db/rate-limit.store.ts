@@ -5,6 +5,7 @@
 // replicate), and one indexed UPSERT costs about what a Redis INCR does over the network. At a
 // scale where it shows, another RateLimitStore takes its place.
 import type { RateLimitStore } from '../http/rate-limit.ts';
+import type { DatabaseAvailability } from './availability.ts';
 import type { Database } from './orm.ts';
 
 /** One statement per request: a row per key, reset when a new window starts. */
@@ -16,13 +17,20 @@ export const RATE_LIMIT_HIT_SQL = `insert into rate_limit (key, window_id, hits)
 
 export class PostgresRateLimitStore implements RateLimitStore {
   readonly #db: Database;
+  readonly #availability: DatabaseAvailability;
 
-  constructor(db: Database) {
+  constructor(db: Database, availability: DatabaseAvailability) {
     this.#db = db;
+    this.#availability = availability;
   }
 
   async hit(key: string, windowId: number): Promise<number> {
-    const row = await this.#db.em.getConnection().execute<{ hits: number }>(RATE_LIMIT_HIT_SQL, [key, windowId], 'get');
+    // It is every request's first statement, so it meets a dropped connection first: retrying it may
+    // count one request twice, which errs on the strict side, and spares the operation that follows.
+    const row = await this.#availability.run(
+      () => this.#db.em.getConnection().execute<{ hits: number }>(RATE_LIMIT_HIT_SQL, [key, windowId], 'get'),
+      { retryable: true },
+    );
     return Number(row.hits);
   }
 

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { components } from '../../generated/schema.d.ts';
 import type { Logger } from '../logger.ts';
+import { DatabaseUnavailableError } from '../db/availability.ts';
 import { InvalidCursorError, TaskNotFoundError } from '../tasks/task.errors.ts';
 
 type Problem = components['schemas']['Problem'];
@@ -154,12 +155,21 @@ function isClientHttpError(err: unknown): err is { status: number; message: stri
   );
 }
 
+// Long enough for a pool to reconnect or a restart to finish, short enough that a client waiting
+// it out notices the recovery promptly. The outage itself is logged once, where it is detected.
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
 /** The problem an error stands for, or undefined when it is unexpected (a 500). */
 function toProblem(err: unknown, contentType: string | undefined): ProblemError | undefined {
   if (err instanceof ProblemError) return err;
   // Domain errors: the one place they meet HTTP.
   if (err instanceof TaskNotFoundError) return new ProblemError(404, err.message);
   if (err instanceof InvalidCursorError) return validationProblem([{ path: '/query/cursor', message: err.message }]);
+  if (err instanceof DatabaseUnavailableError) {
+    return new ProblemError(503, 'The database is unavailable for the moment; retry in a few seconds.', {
+      headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
+    });
+  }
   return (
     (isBodyParserError(err) ? fromBodyParser(err) : undefined) ??
     (isValidatorError(err) ? fromValidator(err, contentType) : undefined) ??

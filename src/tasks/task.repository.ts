@@ -3,6 +3,7 @@
 // (`not completed`, `now()`), so concurrent requests never lose each other's writes.
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
+import type { DatabaseAvailability } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
 import * as sql from './task.sql.ts';
@@ -34,15 +35,23 @@ export interface TaskPage {
 
 export class TaskRepository {
   readonly #em: SqlEntityManager;
+  readonly #availability: DatabaseAvailability;
 
   /** `em` is the global manager; inside a RequestContext every call resolves to the request's fork. */
-  constructor(em: SqlEntityManager) {
+  constructor(em: SqlEntityManager, availability: DatabaseAvailability) {
     this.#em = em;
+    this.#availability = availability;
   }
 
-  /** Runs a statement and reads its rows as tasks (column names and types mapped as the entity says). */
-  async #tasks(statement: sql.Statement): Promise<Task[]> {
-    const rows = await this.#em.getConnection().execute<Record<string, unknown>[]>(statement.sql, statement.params);
+  /**
+   * Runs a statement and reads its rows as tasks (column names and types mapped as the entity says).
+   * Only reads are `retryable`: a write whose connection dropped may have been committed.
+   */
+  async #tasks(statement: sql.Statement, { retryable = false } = {}): Promise<Task[]> {
+    const rows = await this.#availability.run(
+      () => this.#em.getConnection().execute<Record<string, unknown>[]>(statement.sql, statement.params),
+      { retryable },
+    );
     const meta = this.#em.getMetadata().get<Task>(TaskSchema.meta.class);
     const driver = this.#em.getDriver();
     return rows.map((row) => driver.mapResult(row, meta) as Task);
@@ -55,7 +64,7 @@ export class TaskRepository {
   }
 
   async listTasks(userId: string, query: TaskListQuery): Promise<TaskPage> {
-    const rows = await this.#tasks(sql.listTasks(userId, query));
+    const rows = await this.#tasks(sql.listTasks(userId, query), { retryable: true });
     const tasks = rows.slice(0, query.limit);
     const last = tasks.at(-1);
     return {
@@ -65,7 +74,7 @@ export class TaskRepository {
   }
 
   async getTask(userId: string, taskId: string): Promise<Task | undefined> {
-    return (await this.#tasks(sql.selectTask(userId, taskId)))[0];
+    return (await this.#tasks(sql.selectTask(userId, taskId), { retryable: true }))[0];
   }
 
   async updateTask(userId: string, taskId: string, changes: TaskChanges): Promise<Task | undefined> {

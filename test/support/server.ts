@@ -122,12 +122,12 @@ export const json = (body: unknown, method = 'POST'): RequestInit => ({
  */
 export async function startServerWithOwnDatabase(
   env: Record<string, string> = {},
-  { clock }: { clock?: Clock } = {},
+  { clock, logger }: { clock?: Clock; logger?: Logger } = {},
 ): Promise<TestServer & { database: Config['database']; loseDatabase(): Promise<void> }> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const database = { kind: 'pglite' as const, dataDir: 'memory://' };
-    const api = await startTestServer({ database }, { env, clock });
+    const api = await startTestServer({ database }, { env, clock, logger });
     return { ...api, database, loseDatabase: () => api.db.close(true) };
   }
   const name = `tasks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
@@ -136,7 +136,7 @@ export async function startServerWithOwnDatabase(
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const database = { kind: 'postgresql' as const, url: url.toString(), poolMax: 2 };
-  const api = await startTestServer({ database }, { env, clock });
+  const api = await startTestServer({ database }, { env, clock, logger });
   const drop = () => admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
   return {
     ...api,

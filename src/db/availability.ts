@@ -1,0 +1,155 @@
+// Whether the database can be reached, decided in one place: which driver errors mean "the database
+// is unavailable for the moment" (an outage, a restart, a failover, too many connections) rather
+// than a bug, and what the service does about them. Such an error becomes DatabaseUnavailableError,
+// which the HTTP edge answers with 503 and Retry-After; the outage is logged once, not per request.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../logger.ts';
+
+/** The database cannot serve this statement now; the request was fine, and a retry later will likely succeed. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+  constructor(cause: unknown) {
+    super(`The database is unavailable: ${causeOf(cause)}`, { cause });
+  }
+}
+
+interface ErrorKind {
+  states: Set<string>;
+  stateClasses: string[];
+  socketCodes: Set<string>;
+  messages: RegExp;
+}
+
+// SQLSTATEs a session raises when it cannot be had or is taken away, never for a statement's own
+// mistakes: our statements are fixed, so none of these can come from a bug in one of them. Class 08
+// (connection exception) counts whole.
+const UNAVAILABLE: ErrorKind = {
+  states: new Set([
+    '57P01', // admin_shutdown: pg_terminate_backend, a fast shutdown, Neon suspending the compute
+    '57P02', // crash_shutdown
+    '57P03', // cannot_connect_now: starting up, shutting down, in recovery
+    '57P05', // idle_session_timeout
+    '53300', // too_many_connections
+    '55000', // object_not_in_prerequisite_state: "database … is not currently accepting connections"
+    '3D000', // invalid_catalog_name: the database is gone
+    '28000', // invalid_authorization_specification: pg_hba.conf refuses new connections
+    '28P01', // invalid_password: the password changed under a running service
+    '25006', // read_only_sql_transaction: a standby answering a write, mid-failover
+  ]),
+  stateClasses: ['08'],
+  // Socket errors on the way to the server (Node's errno codes).
+  socketCodes: new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ECONNABORTED',
+    'EPIPE',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+  ]),
+  // pg and pg-pool's own errors carry no code, only these fixed English messages.
+  messages:
+    /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/,
+};
+
+/** A connection the server took away (killed, idle-timed-out, reset) while the database itself may be fine. */
+const DROPPED: ErrorKind = {
+  states: new Set(['57P01', '57P02', '57P05']),
+  stateClasses: [],
+  socketCodes: new Set(['ECONNRESET', 'EPIPE']),
+  messages: /^(Connection terminated unexpectedly|Client has encountered a connection error)/,
+};
+
+interface DriverError {
+  code?: unknown;
+  message?: unknown;
+  errors?: unknown;
+  cause?: unknown;
+}
+
+/** The error and what it wraps (MikroORM's DriverException copies the driver's fields; Node's AggregateError lists attempts). */
+function* layers(err: unknown, depth = 0): Generator<DriverError> {
+  if (typeof err !== 'object' || err === null || depth > 3) return;
+  const e = err as DriverError;
+  yield e;
+  if (Array.isArray(e.errors)) for (const inner of e.errors) yield* layers(inner, depth + 1);
+  if (e.cause !== undefined) yield* layers(e.cause, depth + 1);
+}
+
+function isKind(err: unknown, kind: ErrorKind): boolean {
+  for (const e of layers(err)) {
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    if (code && (kind.states.has(code) || kind.socketCodes.has(code))) return true;
+    if (code?.length === 5 && kind.stateClasses.includes(code.slice(0, 2))) return true;
+    if (typeof e.message === 'string' && kind.messages.test(e.message)) return true;
+  }
+  return false;
+}
+
+function causeOf(err: unknown): string {
+  for (const e of layers(err)) {
+    const code = typeof e.code === 'string' ? `${e.code}: ` : '';
+    if (typeof e.message === 'string' && e.message !== '') return `${code}${e.message.split('\n')[0]}`;
+  }
+  return String(err);
+}
+
+/**
+ * A connection killed while idle in the pool is only noticed once its socket reports it, and a
+ * statement sent in the meantime meets the dead connection. A short pause lets the pool discard
+ * every such connection (measured here: none left after 20 ms), so one retry then finds a live one.
+ */
+const RETRY_PAUSE_MS = 50;
+
+export interface StatementOptions {
+  /** Safe to run twice: a read, or a write whose repetition does no harm. Retried once on a dropped connection. */
+  retryable: boolean;
+}
+
+/** Runs statements, turns outages into DatabaseUnavailableError, and logs each outage once, and its end. */
+export class DatabaseAvailability {
+  readonly #logger: Logger;
+  /** When the current outage began; undefined while the database answers. */
+  #downSince: number | undefined;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  async run<T>(statement: () => Promise<T>, { retryable }: StatementOptions): Promise<T> {
+    let result: T;
+    try {
+      result = await statement();
+    } catch (err) {
+      if (!retryable || !isKind(err, DROPPED)) throw this.#classify(err);
+      await sleep(RETRY_PAUSE_MS);
+      try {
+        result = await statement();
+      } catch (again) {
+        throw this.#classify(again);
+      }
+    }
+    if (this.#downSince !== undefined) {
+      const seconds = Math.round((performance.now() - this.#downSince) / 100) / 10;
+      this.#downSince = undefined;
+      this.#logger.info({ downSeconds: seconds }, `database: reachable again after ${seconds} s`);
+    }
+    return result;
+  }
+
+  /** The error to throw: DatabaseUnavailableError for an outage (logged when it starts), else the error itself. */
+  #classify(err: unknown): unknown {
+    if (!isKind(err, UNAVAILABLE)) return err;
+    const unavailable = new DatabaseUnavailableError(err);
+    if (this.#downSince === undefined) {
+      this.#downSince = performance.now();
+      this.#logger.error(
+        { cause: causeOf(err) },
+        `database: unavailable (${causeOf(err)}); task calls answer 503 until it is back`,
+      );
+    }
+    return unavailable;
+  }
+}

@@ -1,0 +1,147 @@
+// A PostgreSQL server that goes away and comes back, or drops connections, under a running service.
+// The test takes a database of its own away (connections denied, backends terminated), so only a
+// real server can play it; on the embedded database nothing here changes.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { createLogger } from '../../src/logger.ts';
+import {
+  json,
+  newUserId,
+  startServerWithOwnDatabase,
+  startTestServer,
+  usingPostgresServer,
+  type TestServer,
+} from '../support/server.ts';
+
+const UNAVAILABLE = {
+  type: 'about:blank',
+  title: 'Service Unavailable',
+  status: 503,
+  detail: 'The database is unavailable for the moment; retry in a few seconds.',
+};
+
+/** Every task operation on one task, in an order that leaves each one something to act on. */
+function everyTaskOperation(userId: string, taskId: string): { name: string; path: string; init: RequestInit }[] {
+  const task = `/api/${userId}/tasks/${taskId}`;
+  return [
+    { name: 'createTask', path: `/api/${userId}/tasks`, init: json({ title: 'Buy milk' }) },
+    { name: 'listTasks', path: `/api/${userId}/tasks`, init: {} },
+    { name: 'getTask', path: task, init: {} },
+    { name: 'updateTask', path: task, init: json({ title: 'Buy oat milk' }, 'PUT') },
+    { name: 'toggleTaskCompletion', path: `${task}/complete`, init: { method: 'PATCH' } },
+    { name: 'deleteTask', path: task, init: { method: 'DELETE' } },
+  ];
+}
+
+describe(
+  'a database outage',
+  { skip: usingPostgresServer ? false : 'needs a PostgreSQL server (DATABASE_URL) whose database it can take away' },
+  () => {
+    let api: Awaited<ReturnType<typeof startServerWithOwnDatabase>>;
+    // The same service with its rate limits off: there a task's own statement is the first to meet the database.
+    let unlimited: TestServer;
+    let admin: pg.Client;
+    let name: string;
+    const logLines: { msg: string; cause?: string; downSeconds?: number }[] = [];
+    const logged = (prefix: string) => logLines.filter((line) => line.msg.startsWith(prefix));
+
+    before(async () => {
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          logLines.push(JSON.parse(String(chunk)) as (typeof logLines)[number]);
+          done();
+        },
+      });
+      api = await startServerWithOwnDatabase({}, { logger: createLogger('info', sink) });
+      assert.ok(api.database.kind === 'postgresql');
+      name = new URL(api.database.url).pathname.slice(1);
+      unlimited = await startTestServer(
+        { database: api.database },
+        { env: { RATE_LIMIT_PER_USER: '0', RATE_LIMIT_PER_IP: '0' } },
+      );
+      admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+    });
+
+    after(async () => {
+      await admin.query(`alter database "${name}" allow_connections true`);
+      await unlimited.close();
+      await api.close();
+      await admin.end();
+    });
+
+    /** What a server restart, a failover or Neon suspending its compute does to open connections. */
+    const terminateConnections = () =>
+      admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+
+    async function createTask(server: TestServer, userId: string): Promise<string> {
+      const res = await server.raw(`/api/${userId}/tasks`, json({ title: 'Buy milk' }));
+      assert.equal(res.status, 201);
+      return ((await res.json()) as { id: string }).id;
+    }
+
+    test('connections the server drops while idle never reach a client: the next call of every operation succeeds', async () => {
+      const userId = newUserId();
+      const taskId = await createTask(api, userId);
+      for (const { name: operation, path, init } of everyTaskOperation(userId, taskId)) {
+        // Both pooled connections open and idle, then killed just before the call.
+        await Promise.all([api.raw(`/api/${userId}/tasks`), api.raw(`/api/${userId}/tasks`)]);
+        await terminateConnections();
+        const res = await api.raw(path, init);
+        assert.equal(res.status, operation === 'createTask' ? 201 : 200, `${operation} after its connections dropped`);
+      }
+      // Reads retry on their own, even when no rate-limit statement went first.
+      const otherTask = await createTask(unlimited, userId);
+      for (const path of [`/api/${userId}/tasks/${otherTask}`, `/api/${userId}/tasks`]) {
+        await Promise.all([unlimited.raw(path), unlimited.raw(path)]);
+        await terminateConnections();
+        assert.equal((await unlimited.raw(path)).status, 200, `GET ${path} after its connections dropped`);
+      }
+      assert.deepEqual(logged('database: unavailable'), [], 'a dropped connection is not an outage');
+    });
+
+    test('every task operation answers 503 with Retry-After within seconds while the database refuses connections, and 2xx again once it accepts them, without a restart; each change is logged once', async () => {
+      const userId = newUserId();
+      const taskId = await createTask(api, userId);
+
+      await admin.query(`alter database "${name}" allow_connections false`);
+      await terminateConnections();
+      const calls = [
+        ...everyTaskOperation(userId, taskId).map((call) => ({ ...call, server: api, anonymous: false })),
+        // The rate limit of requests without a token is counted in the database too.
+        { name: 'listTasks without a token', path: `/api/${userId}/tasks`, init: {}, server: api, anonymous: true },
+        ...everyTaskOperation(userId, taskId).map((call) => ({ ...call, server: unlimited, anonymous: false })),
+      ];
+      for (const { name: operation, path, init, server, anonymous } of calls) {
+        const started = performance.now();
+        const res = await server.raw(path, init, { anonymous });
+        const ms = performance.now() - started;
+        assert.equal(res.status, 503, operation);
+        assert.ok(ms < 6000, `${operation} answered in ${Math.round(ms)} ms, within the connection timeout`);
+        assert.equal(res.headers.get('retry-after'), '5');
+        assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+        assert.deepEqual(await res.json(), { ...UNAVAILABLE, instance: path });
+      }
+      const outage = logged('database: unavailable');
+      assert.equal(outage.length, 1, 'the outage is logged once, not once per request');
+      assert.match(
+        outage[0]!.cause!,
+        new RegExp(
+          `^(55000: database "${name}" is not currently accepting connections|57P01: terminating connection due to administrator command)$`,
+        ),
+      );
+
+      await admin.query(`alter database "${name}" allow_connections true`);
+      for (const { name: operation, path, init } of everyTaskOperation(userId, taskId)) {
+        const res = await api.raw(path, init);
+        assert.equal(res.status, operation === 'createTask' ? 201 : 200, `${operation} once the database is back`);
+      }
+      const recovery = logged('database: reachable again');
+      assert.equal(recovery.length, 1, 'the recovery is logged once');
+      assert.equal(typeof recovery[0]!.downSeconds, 'number');
+      assert.equal(logged('database: unavailable').length, 1);
+    });
+  },
+);
