@@ -1,7 +1,6 @@
 // The middleware order, top to bottom, is the way every request travels.
 import express, { type Express } from 'express';
 import cors from 'cors';
-import helmet from 'helmet';
 import { RequestContext } from '@mikro-orm/core';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { Config } from './config.ts';
@@ -9,6 +8,7 @@ import type { Database } from './db/orm.ts';
 import type { DatabaseAvailability } from './db/availability.ts';
 import type { Logger } from './logger.ts';
 import { docsRouter } from './http/docs.ts';
+import { apiHeaders } from './http/security-headers.ts';
 import { jsonBodies, registerOperations, validator } from './http/openapi.ts';
 import { loadSpec } from './spec.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
@@ -57,16 +57,9 @@ export function createApp({ config, db, availability, logger, verifier, limiter,
       }),
     );
   }
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        // Helmet's defaults suit Swagger UI (its scripts are files, its icons data: URIs); upgrading
-        // to https would break the docs on a plain-http localhost.
-        directives: { upgradeInsecureRequests: null },
-      },
-    }),
-  );
+  // The documents (Swagger UI, the spec) are answered here with their own headers; everything after is API.
   app.use(docsRouter(spec));
+  app.use(apiHeaders);
   app.use(canonicalPath);
   app.use(jsonBodies(spec, BODY_LIMIT_BYTES));
   app.use(validator(spec, { validateResponses: config.validateResponses }));

@@ -2,21 +2,23 @@
 import { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { ApiSpec } from '../spec.ts';
+import { documentHeaders } from './security-headers.ts';
 
 export function docsRouter(spec: ApiSpec): Router {
   const router = Router();
   const json = JSON.stringify(spec.document);
-  router.get('/openapi.json', (_req, res) => {
+  router.get('/openapi.json', documentHeaders, (_req, res) => {
     res.type('application/json').send(json);
   });
-  router.get('/openapi.yaml', (_req, res) => {
+  router.get('/openapi.yaml', documentHeaders, (_req, res) => {
     res.type('application/yaml').send(spec.yaml);
   });
-  router.get('/', (_req, res) => {
+  router.get('/', documentHeaders, (_req, res) => {
     res.redirect(302, '/docs/');
   });
   router.use(
     '/docs',
+    documentHeaders,
     swaggerUi.serve,
     swaggerUi.setup(undefined, {
       customSiteTitle: 'Tasks API',

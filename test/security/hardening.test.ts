@@ -181,14 +181,53 @@ describe('the edge', () => {
     }
   });
 
-  test('security headers are set on API and docs responses alike', async () => {
-    for (const path of [`/api/${newUserId()}/tasks`, '/docs/', '/openapi.json']) {
+  test("API responses carry the headers an API needs (no caching, sniffing or framing); the documents carry a browser page's full set", async () => {
+    const apiSet = {
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+    };
+    // What only a rendered document needs (helmet's set) never rides on JSON.
+    const documentOnly = [
+      'cross-origin-opener-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-xss-protection',
+    ];
+    const userId = newUserId();
+    const created = await api.raw(`/api/${userId}/tasks`, json({ title: 'headers' }));
+    for (const res of [
+      created,
+      await api.raw(`/api/${userId}/tasks`),
+      await api.raw(`/api/${userId}/tasks/00000000-0000-4000-8000-000000000000`),
+      await api.raw(`/api/${userId}/tasks`, undefined, { anonymous: true }),
+      await api.raw('/health/live'),
+    ]) {
+      const where = `${res.status} ${res.url}`;
+      assert.deepEqual(
+        Object.fromEntries(Object.keys(apiSet).map((name) => [name, res.headers.get(name)])),
+        apiSet,
+        where,
+      );
+      assert.deepEqual(
+        documentOnly.filter((name) => res.headers.has(name)),
+        [],
+        where,
+      );
+      assert.equal(res.headers.get('x-powered-by'), null, where);
+    }
+    for (const path of ['/docs/', '/openapi.json', '/openapi.yaml']) {
       const res = await api.raw(path);
       assert.equal(res.status, 200, path);
-      assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/, path);
+      assert.match(res.headers.get('content-security-policy') ?? '', /^default-src 'self';/, path);
+      assert.doesNotMatch(res.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/, path);
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(res.headers.get('x-frame-options'), 'SAMEORIGIN', path);
+      assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin', path);
       assert.equal(res.headers.get('x-powered-by'), null, path);
-      assert.doesNotMatch(res.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/);
     }
   });
 
