@@ -595,12 +595,15 @@ export interface components {
     headers: {
         /**
          * @description What is left of the quota (IETF RateLimit header fields): `r` requests
-         *     remain, the window resets in `t` seconds.
+         *     remain, the window resets in `t` seconds. Sent on every response that
+         *     counted against a quota; absent only where the operator turned that
+         *     quota off (`RATE_LIMIT_PER_USER` or `RATE_LIMIT_PER_IP` set to 0).
          * @example "per-user";r=299;t=42
          */
         RateLimit: string;
         /**
          * @description The quota (`q` requests per `w` seconds) this response counts against.
+         *     Sent whenever `RateLimit` is.
          * @example "per-user";q=300;w=60
          */
         RateLimitPolicy: string;
@@ -707,7 +710,7 @@ export interface operations {
                      * @description The path of the new task.
                      * @example /api/user_2f9a/tasks/0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
                      */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
