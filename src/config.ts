@@ -223,8 +223,17 @@ function readRateLimit(env: Environment): RateLimitConfig {
   };
 }
 
-function readCorsOrigins(env: Environment): string[] {
-  const origins = (env.text('CORS_ORIGINS') ?? '')
+/**
+ * Where the front end of the replaced service runs in development (Next.js's default port), calling
+ * this API at http://localhost:8000: allowed by default with the embedded database, in development.
+ */
+const DEVELOPMENT_FRONT_END = 'http://localhost:3000';
+
+function readCorsOrigins(env: Environment, db: DatabaseConfig): string[] {
+  const configured = env.text('CORS_ORIGINS');
+  // A server with a real database allows no browser origin until one is configured.
+  if (configured === undefined) return db.kind === 'pglite' && !env.production ? [DEVELOPMENT_FRONT_END] : [];
+  const origins = configured
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean);
@@ -271,12 +280,13 @@ export function loadConfig(vars: Env = process.env): Config {
   const env = new Environment(vars);
   const database = readDatabase(env);
   const config: Config = {
-    port: env.integer('PORT', 3000, 0, 65535),
+    // The replaced service's port, where its front end (on :3000, Next.js's own) looks for the API.
+    port: env.integer('PORT', 8000, 0, 65535),
     host: env.text('HOST'),
     database,
     auth: readAuth(env, database),
     rateLimit: readRateLimit(env),
-    corsOrigins: readCorsOrigins(env),
+    corsOrigins: readCorsOrigins(env, database),
     trustProxy: readTrustProxy(env),
     migrateOnStart: env.boolean('MIGRATE_ON_START', true),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

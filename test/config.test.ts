@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +9,9 @@ import { PROJECT_ROOT } from '../scripts/bundle-spec.ts';
 import { ConfigError, loadConfig, loadDatabaseConfig, type ConfigProblem } from '../src/config.ts';
 
 describe('configuration', () => {
-  test('with nothing set, the service runs on the embedded database in .data/pglite on port 3000, with a development secret', () => {
+  test('with nothing set, the service runs on the embedded database in .data/pglite on port 8000, with a development secret, for the front end at http://localhost:3000', () => {
     assert.deepEqual(loadConfig({}), {
-      port: 3000,
+      port: 8000,
       host: undefined,
       database: { kind: 'pglite', dataDir: '.data/pglite' },
       auth: {
@@ -23,7 +24,7 @@ describe('configuration', () => {
         developmentSecret: true,
       },
       rateLimit: { windowSeconds: 60, perUser: 300, perIp: 60 },
-      corsOrigins: [],
+      corsOrigins: ['http://localhost:3000'],
       trustProxy: false,
       migrateOnStart: true,
       logLevel: 'info',
@@ -75,6 +76,25 @@ describe('configuration', () => {
     assert.deepEqual(config.rateLimit, { windowSeconds: 10, perUser: 100, perIp: 0 });
     assert.deepEqual(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173']);
     assert.equal(config.trustProxy, 1);
+  });
+
+  test('browsers may call from http://localhost:3000 by default only in development on the embedded database; CORS_ORIGINS replaces it', () => {
+    const origins = (env: Record<string, string>) => loadConfig(env).corsOrigins;
+    assert.deepEqual(origins({}), ['http://localhost:3000']);
+    assert.deepEqual(origins({ CORS_ORIGINS: 'https://app.example.com' }), ['https://app.example.com']);
+    assert.deepEqual(origins({ DATABASE_URL: 'postgresql://app@db:5432/tasks', BETTER_AUTH_SECRET: SECRET }), []);
+    assert.deepEqual(
+      origins({
+        DATABASE_URL: 'postgresql://app@db:5432/tasks',
+        BETTER_AUTH_SECRET: SECRET,
+        CORS_ORIGINS: 'http://localhost:3000',
+      }),
+      ['http://localhost:3000'],
+    );
+    assert.deepEqual(
+      origins({ NODE_ENV: 'production', ALLOW_EMBEDDED_DATABASE: 'true', BETTER_AUTH_SECRET: SECRET }),
+      [],
+    );
   });
 
   /** The problems loadConfig reports for an environment (none: it loads). */
@@ -296,6 +316,46 @@ describe('configuration', () => {
           (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
         );
       });
+
+    test('npm start on the embedded database lets the front end at http://localhost:3000 call it: a preflight for every method passes', async (t) => {
+      // As `npm start` runs it, with nothing configured; on a free port and in memory, so it touches nothing here.
+      const server = spawn(process.execPath, ['--experimental-strip-types', 'src/server.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH, PORT: '0', PGLITE_DATA_DIR: 'memory://' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      t.after(() => server.kill('SIGKILL'));
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stdout.on('data', (chunk: Buffer) => {
+          output += String(chunk);
+          const listening = /"url":"(http:\/\/[^"]+)".*"msg":"Tasks API listening/.exec(output);
+          if (listening) resolve(listening[1]!);
+        });
+        server.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening:\n${output}`)));
+      });
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+        const res = await fetch(`${url}/api/alice/tasks`, {
+          method: 'OPTIONS',
+          headers: {
+            origin: 'http://localhost:3000',
+            'access-control-request-method': method,
+            'access-control-request-headers': 'authorization,content-type',
+          },
+        });
+        assert.equal(res.status, 204, method);
+        assert.deepEqual(Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('access-control-'))), {
+          'access-control-allow-origin': 'http://localhost:3000',
+          'access-control-allow-methods': 'GET,HEAD,PUT,PATCH,POST,DELETE',
+          'access-control-allow-headers': 'Authorization,Content-Type',
+          'access-control-expose-headers': 'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate',
+          'access-control-max-age': '600',
+        });
+      }
+      server.kill('SIGTERM');
+      const [code] = (await once(server, 'exit')) as [number | null];
+      assert.equal(code, 0, 'SIGTERM stops it cleanly');
+    });
 
     test('the server prints every problem, one per line, and exits 1 without a stack trace', async () => {
       const { code, stdout, stderr } = await run('src/server.ts', {
