@@ -5,10 +5,23 @@
 // fixes a deployment in one round, not one variable per restart. Adding a variable: read it in the
 // section it belongs to (database, auth, …), list it in .env.example and the README's table.
 import proxyaddr from 'proxy-addr';
+import { ConnectionStringError, LIBPQ_VARIABLES, pgConnectionOptions, type LibpqEnvironment } from './db/connection.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export type DatabaseConfig = { kind: 'postgresql'; url: string; poolMax: number } | { kind: 'pglite'; dataDir: string };
+export type DatabaseConfig =
+  | {
+      kind: 'postgresql';
+      url: string;
+      poolMax: number;
+      /** The libpq variables (PGSSLMODE, PGHOST, …) that were set; they fill what the URL leaves unsaid. */
+      libpq?: LibpqEnvironment;
+      /** How long start-up keeps trying a server that is not there yet; unset: one attempt. */
+      connectTimeoutSeconds?: number;
+      /** A direct (not pooled) connection string for migrations: Neon's DATABASE_URL_UNPOOLED. */
+      unpooledUrl?: string;
+    }
+  | { kind: 'pglite'; dataDir: string };
 
 export interface AuthConfig {
   /** HS256 shared secret (Better Auth's BETTER_AUTH_SECRET). */
@@ -171,12 +184,30 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 
 function readDatabase(env: Environment): DatabaseConfig {
   const poolMax = env.integer('DB_POOL_MAX', 10, 2, 1000);
+  const connectTimeoutSeconds = env.integer('DB_CONNECT_TIMEOUT_SECONDS', 30, 0, 3600);
   const allowEmbedded = env.boolean('ALLOW_EMBEDDED_DATABASE', false);
-  const form = 'postgresql://user:password@host:5432/database';
-  const url = env.url('DATABASE_URL', ['postgresql:', 'postgres:'], form);
+  const libpq: LibpqEnvironment = {};
+  for (const variable of Object.keys(LIBPQ_VARIABLES) as (keyof LibpqEnvironment)[]) {
+    const value = env.raw(variable);
+    if (value !== undefined) libpq[variable] = value;
+  }
+  const url = postgresUrl(env, 'DATABASE_URL', libpq);
   if (url) {
-    if (url.pathname.length <= 1) env.problem('DATABASE_URL', `a URL that names a database (${form})`);
-    return { kind: 'postgresql', url: env.text('DATABASE_URL')!, poolMax };
+    const unpooledUrl = postgresUrl(env, 'DATABASE_URL_UNPOOLED', libpq);
+    return {
+      kind: 'postgresql',
+      url,
+      poolMax,
+      connectTimeoutSeconds,
+      ...(Object.keys(libpq).length > 0 ? { libpq } : {}),
+      ...(unpooledUrl ? { unpooledUrl } : {}),
+    };
+  }
+  if (env.raw('DATABASE_URL_UNPOOLED') !== undefined && env.raw('DATABASE_URL') === undefined) {
+    env.problem(
+      'DATABASE_URL',
+      'a PostgreSQL URL too when DATABASE_URL_UNPOOLED is set (the service uses DATABASE_URL)',
+    );
   }
   if (env.raw('DATABASE_URL') === undefined && env.production && !allowEmbedded) {
     // A misspelled or forgotten DATABASE_URL must not quietly put production data in a local folder.
@@ -186,6 +217,23 @@ function readDatabase(env: Environment): DatabaseConfig {
     );
   }
   return { kind: 'pglite', dataDir: env.text('PGLITE_DATA_DIR') ?? '.data/pglite' };
+}
+
+/** A PostgreSQL connection string that pg can use as written (with the libpq variables filling gaps). */
+function postgresUrl(env: Environment, name: string, libpq: LibpqEnvironment): string | undefined {
+  const form = 'postgresql://user:password@host:5432/database';
+  const url = env.url(name, ['postgresql:', 'postgres:'], form);
+  if (!url) return undefined;
+  if (url.pathname.length <= 1 && libpq.PGDATABASE === undefined) {
+    env.problem(name, `a URL that names a database (${form})`);
+  }
+  try {
+    pgConnectionOptions(url.toString(), libpq);
+  } catch (err) {
+    if (!(err instanceof ConnectionStringError)) throw err;
+    env.problem(name, `a connection string pg can use: ${err.message}`);
+  }
+  return env.text(name);
 }
 
 function readAuth(env: Environment, db: DatabaseConfig): AuthConfig {

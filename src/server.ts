@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { loadConfig, loadOrExit, type Config } from './config.ts';
-import { migrate } from './db/migrate.ts';
+import { migrateConfigured } from './db/migrate.ts';
+import { DatabaseConnectionError } from './db/connection.ts';
 import { openDatabase, type Database } from './db/orm.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createTokenVerifier } from './auth/token-verifier.ts';
@@ -32,7 +33,7 @@ export async function startServer(
   const db = await openDatabase(config.database);
   try {
     if (config.migrateOnStart) {
-      const applied = await migrate(db);
+      const applied = await migrateConfigured(db, config.database);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     const hmac = await signingSecret(config);
@@ -85,7 +86,15 @@ export async function startServer(
 async function main(): Promise<void> {
   const config = loadOrExit(() => loadConfig());
   const logger = createLogger(config.logLevel);
-  const running = await startServer(config, logger);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    if (!(err instanceof DatabaseConnectionError)) throw err;
+    // One line an operator can act on; the stack only when asked for (LOG_LEVEL=debug).
+    logger.fatal(logger.isLevelEnabled('debug') ? { err: err.cause } : {}, err.message);
+    process.exit(1);
+  }
   const where = config.database.kind === 'pglite' ? `embedded PostgreSQL in ${config.database.dataDir}` : 'PostgreSQL';
   logger.info(
     { url: running.url, database: config.database.kind },

@@ -42,7 +42,12 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       PORT: '8080',
     });
-    assert.deepEqual(config.database, { kind: 'postgresql', url: 'postgresql://app@db:5432/tasks', poolMax: 20 });
+    assert.deepEqual(config.database, {
+      kind: 'postgresql',
+      url: 'postgresql://app@db:5432/tasks',
+      poolMax: 20,
+      connectTimeoutSeconds: 30,
+    });
     assert.equal(config.validateResponses, false);
     assert.equal(config.port, 8080);
   });
@@ -263,6 +268,7 @@ describe('configuration', () => {
       kind: 'postgresql',
       url: 'postgresql://app@db/tasks',
       poolMax: 10,
+      connectTimeoutSeconds: 30,
     });
     assert.deepEqual(
       problems({ DATABASE_URL: 'postgresql://app:pw@db', DB_POOL_MAX: 'x', PORT: 'x' }, loadDatabaseConfig),

@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { MikroORM } from '@mikro-orm/postgresql';
 import type { DatabaseConfig } from '../src/config.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/orm.ts';
@@ -30,7 +29,7 @@ async function freshDatabase(): Promise<{ database: DatabaseConfig; drop(): Prom
     };
   }
   const name = `tasks_migrate_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = await MikroORM.init({ clientUrl: serverUrl, entities: [], discovery: { warnWhenNoEntities: false } });
+  const admin = await openDatabase({ kind: 'postgresql', url: serverUrl, poolMax: 2 });
   await admin.em.getConnection().execute(`create database "${name}"`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
@@ -66,11 +65,7 @@ describe('migrations', () => {
     async () => {
       const url = new URL(serverUrl!);
       const name = `tasks_migrate_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-      const admin = await MikroORM.init({
-        clientUrl: serverUrl!,
-        entities: [],
-        discovery: { warnWhenNoEntities: false },
-      });
+      const admin = await openDatabase({ kind: 'postgresql', url: serverUrl!, poolMax: 2 });
       await admin.em.getConnection().execute(`create database "${name}"`);
       try {
         url.pathname = `/${name}`;

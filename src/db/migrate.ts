@@ -1,5 +1,6 @@
 import { PgliteConnection } from '@mikro-orm/pglite';
-import { MIGRATIONS_TABLE, type Database } from './orm.ts';
+import type { DatabaseConfig } from '../config.ts';
+import { MIGRATIONS_TABLE, openDatabase, type Database } from './orm.ts';
 import { migrationsList } from './migrations/index.ts';
 
 // Any fixed number shared by every instance of this service; it names the lock, nothing more.
@@ -20,6 +21,28 @@ export async function migrate(db: Database): Promise<string[]> {
     await em.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
     return up();
   });
+}
+
+/**
+ * Where migrations run: over the direct connection when there is one (DATABASE_URL_UNPOOLED). A
+ * pooler in transaction mode (Neon's pooled endpoint) runs our transaction-scoped lock fine, but
+ * DDL and long migrations belong on a connection of their own, as Neon advises.
+ */
+export function migrationDatabase(config: DatabaseConfig): DatabaseConfig {
+  if (config.kind !== 'postgresql' || config.unpooledUrl === undefined) return config;
+  return { ...config, url: config.unpooledUrl, poolMax: 2 };
+}
+
+/** Migrates the service's database `db`, opened from `config`, over migrationDatabase(config). */
+export async function migrateConfigured(db: Database, config: DatabaseConfig): Promise<string[]> {
+  const target = migrationDatabase(config);
+  if (target === config) return migrate(db);
+  const direct = await openDatabase(target);
+  try {
+    return await migrate(direct);
+  } finally {
+    await direct.close();
+  }
 }
 
 const LATEST_MIGRATION = migrationsList.at(-1)!.name;

@@ -1,12 +1,24 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MikroORM as PostgreSqlMikroORM, type SqlMikroORM, type Options } from '@mikro-orm/postgresql';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  MikroORM as PostgreSqlMikroORM,
+  PostgreSqlConnection,
+  type SqlMikroORM,
+  type Options,
+} from '@mikro-orm/postgresql';
 import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
 import { Migrator } from '@mikro-orm/migrations';
 import type { DatabaseConfig } from '../config.ts';
 import { TaskSchema } from '../tasks/task.entity.ts';
 import { migrationsList } from './migrations/index.ts';
+import {
+  connectionFailure,
+  DatabaseConnectionError,
+  pgConnectionOptions,
+  type PgConnectionOptions,
+} from './connection.ts';
 
 export type Database = SqlMikroORM;
 
@@ -44,16 +56,32 @@ function commonOptions(): Partial<Options> {
   };
 }
 
-/** Opens the configured database: a PostgreSQL server, or embedded PGlite kept on disk (or in memory). */
+/**
+ * Opens the configured database: a PostgreSQL server, or embedded PGlite kept on disk (or in memory).
+ * A PostgreSQL server is connected to before this returns, waiting up to `connectTimeoutSeconds`
+ * for one that is not there yet; past that, a DatabaseConnectionError says why in one line.
+ */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'postgresql') {
-    return PostgreSqlMikroORM.init({
+    const connection = pgConnectionOptions(config.url, config.libpq);
+    const db = await PostgreSqlMikroORM.init({
       ...commonOptions(),
-      clientUrl: config.url,
+      // MikroORM reads only the database name from here (its clientUrl drops every parameter);
+      // pg gets the whole connection string, parsed, as driverOptions (passed to pg's Pool as they
+      // are; MikroORM maps only min, max and idleTimeoutMillis from `pool`).
+      dbName: connection.database,
+      driverOptions: { ...connection, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
       pool: { max: config.poolMax },
-      // Passed to pg's Pool as they are (MikroORM maps only min, max and idleTimeoutMillis from `pool`).
-      driverOptions: { connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+      // A database that does not exist is a configuration error to report, not one to create.
+      ensureDatabase: false,
     });
+    try {
+      await waitForServer(db, connection, config.connectTimeoutSeconds ?? 0);
+    } catch (err) {
+      await db.close(true);
+      throw err;
+    }
+    return db;
   }
   const inMemory = config.dataDir.startsWith('memory://');
   if (!inMemory) await mkdir(dirname(resolve(config.dataDir)), { recursive: true });
@@ -62,4 +90,26 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     ...commonOptions(),
     dbName: inMemory ? 'memory://' : resolve(config.dataDir),
   }) as Promise<Database>;
+}
+
+/**
+ * Connects once, retrying failures that waiting can cure (refused, a server starting or waking up,
+ * as Neon's does after auto-suspend) until `timeoutSeconds` have passed; others fail at once.
+ */
+async function waitForServer(db: Database, connection: PgConnectionOptions, timeoutSeconds: number): Promise<void> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const pool = await (db.em.getConnection() as PostgreSqlConnection).getNativeClient();
+      await pool.query('select 1');
+      return;
+    } catch (err) {
+      const failure = connectionFailure(err);
+      const waited = Date.now() - started;
+      if (!failure.transient || waited >= timeoutSeconds * 1000) {
+        throw new DatabaseConnectionError(connection, failure, err, Math.round(waited / 1000));
+      }
+      await sleep(Math.min(250 * 2 ** attempt, 2_000, timeoutSeconds * 1000 - waited));
+    }
+  }
 }

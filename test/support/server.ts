@@ -1,13 +1,13 @@
 // Runs the real service in-process on a random port, on embedded PGlite (in memory) by default or
 // on the PostgreSQL server named by DATABASE_URL, and hands out clients typed from generated/.
 import { randomUUID } from 'node:crypto';
-import { MikroORM } from '@mikro-orm/postgresql';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { paths } from '../../generated/schema.d.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { Logger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { openDatabase } from '../../src/db/orm.ts';
 import { signToken } from '../../src/auth/sign-token.ts';
 import { isUserId } from '../../src/auth/user-id.ts';
 import { contractViolations, findOperation } from './contract.ts';
@@ -137,7 +137,7 @@ export async function startServerWithOwnDatabase(
     return { ...api, database, loseDatabase: () => api.db.close(true) };
   }
   const name = `tasks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = await MikroORM.init({ clientUrl: serverUrl, entities: [], discovery: { warnWhenNoEntities: false } });
+  const admin = await openDatabase({ kind: 'postgresql', url: serverUrl, poolMax: 2 });
   await admin.em.getConnection().execute(`create database "${name}"`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
