@@ -18,9 +18,10 @@ import { loadConfig } from '../src/config.ts';
 import { RATE_LIMIT_HIT_SQL } from '../src/db/rate-limit.store.ts';
 import { RateLimiter, rateLimitHeaders, type RateLimitPolicy } from '../src/http/rate-limit.ts';
 import { loadSpec } from '../src/spec.ts';
-import { decodeCursor, encodeCursor } from '../src/tasks/task.cursor.ts';
+import { decodeCursor, encodeCursor, nextPageUrl } from '../src/tasks/task.cursor.ts';
 import type { Task } from '../src/tasks/task.entity.ts';
-import { toApiTask, toNewTask, toTaskChanges } from '../src/tasks/task.mapper.ts';
+import { toApiTask, toNewTask, toTaskChanges, toTaskListQuery } from '../src/tasks/task.mapper.ts';
+import { queryFingerprint, sortValue } from '../src/tasks/task.query.ts';
 import * as sql from '../src/tasks/task.sql.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -145,16 +146,16 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
         return send(res, 201, toApiTask(task!), headers);
       }
       case 'GET tasks': {
-        const { limit, cursor, completed } = listQuery as { limit: number; cursor?: string; completed?: boolean };
-        const after = cursor === undefined ? undefined : decodeCursor(cursor);
-        const rows = await tasks(sql.listTasks(userId, { limit, after, completed }));
+        const { limit, cursor } = listQuery as { limit: number; cursor?: string };
+        const { filter, sort } = toTaskListQuery(listQuery);
+        const fingerprint = queryFingerprint(filter, sort);
+        const after = cursor === undefined ? undefined : decodeCursor(cursor, fingerprint, sort.field);
+        const rows = await tasks(sql.listTasks(userId, { limit, filter, sort, after }));
         const page = rows.slice(0, limit);
         const last = page.at(-1);
         if (rows.length > limit && last) {
-          const next = new URLSearchParams({ limit: String(limit) });
-          if (completed !== undefined) next.set('completed', String(completed));
-          next.set('cursor', encodeCursor(last));
-          headers.Link = `</api/${userId}/tasks?${next.toString()}>; rel="next"`;
+          const next = encodeCursor({ value: sortValue(last, sort.field), id: last.id }, fingerprint);
+          headers.Link = `<${nextPageUrl(`/api/${userId}/tasks`, search, limit, next)}>; rel="next"`;
         }
         return send(res, 200, page.map(toApiTask), headers);
       }

@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { signToken } from '../src/auth/sign-token.ts';
 import { encodeCursor } from '../src/tasks/task.cursor.ts';
+import { queryFingerprint } from '../src/tasks/task.query.ts';
 
 export const OPERATIONS = [
   'getTask',
@@ -60,6 +61,8 @@ export const userId = (u: number) => `bench_${u}`;
 export const taskId = (u: number, t: number) => uuidFrom(`${u}:${t}`);
 const EPOCH = Date.parse('2026-01-01T00:00:00Z');
 const createdAt = (u: number, t: number) => new Date(EPOCH + t * 1000 + u);
+/** Deep pages are of the default list: every task, newest first. */
+const newestFirst = queryFingerprint({}, { field: 'created_at', descending: true });
 
 const SEED_SQL = `insert into task (id, user_id, title, description, completed, completed_at, priority, tags, created_at, updated_at)
   select md5(u || ':' || t)::uuid, 'bench_' || u, 'Task ' || t || ' of bench_' || u,
@@ -148,7 +151,7 @@ export function requests(scenario: Scenario, data: DataSet, auth: string[], doom
           const t = Math.floor(tasks / 2);
           return {
             method: 'GET',
-            path: `${base}?limit=20&cursor=${encodeCursor({ createdAt: createdAt(u, t), id: taskId(u, t) })}`,
+            path: `${base}?limit=20&cursor=${encodeCursor({ value: createdAt(u, t), id: taskId(u, t) }, newestFirst)}`,
           };
         }
         case 'createTask':

@@ -12,11 +12,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List tasks, newest first
-         * @description Returns the user's tasks, newest first (`created_at` descending, then
-         *     `id` descending), one page at a time. When more tasks follow, the
-         *     `Link` header carries the URL of the next page (`rel="next"`); its
-         *     `cursor` is opaque and only valid with the same filters.
+         * List, filter, search and sort tasks, one page at a time
+         * @description Returns the user's tasks that pass every filter given, in the order
+         *     `sort` names (newest first by default), one page at a time. When more
+         *     tasks follow, the `Link` header carries the URL of the next page
+         *     (`rel="next"`): the same query with a `cursor`. A cursor is opaque and
+         *     belongs to the query it was issued for; sent with other filters or
+         *     another sort it is refused (422). Pages are keyset-based: tasks created
+         *     or deleted while a client pages never make it miss or repeat one.
          */
         get: operations["listTasks"];
         put?: never;
@@ -27,6 +30,28 @@ export interface paths {
          *     is sent.
          */
         post: operations["createTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count the user's tasks
+         * @description The counters a todo screen shows, all taken at one instant: every task,
+         *     the pending and the completed ones, the overdue ones (due before now,
+         *     not completed), and the pending ones due today in the time zone `tz`.
+         */
+        get: operations["getTaskSummary"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -240,8 +265,25 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description Tasks, newest first. */
+        /** @description A page of tasks, in the order the query asked for. */
         TaskList: components["schemas"]["Task"][];
+        /**
+         * @description Counts of the user's tasks. `pending` + `completed` = `total`; a task can
+         *     be both `overdue` and `due_today` (due earlier today).
+         */
+        TaskSummary: {
+            total: components["schemas"]["TaskCount"];
+            pending: components["schemas"]["TaskCount"];
+            completed: components["schemas"]["TaskCount"];
+            overdue: components["schemas"]["TaskCount"];
+            due_today: components["schemas"]["TaskCount"];
+        };
+        /**
+         * Format: int64
+         * @description A number of tasks.
+         * @example 3
+         */
+        TaskCount: number;
         /** @description What a client sends to create a task. Unknown fields are rejected. */
         TaskCreate: {
             title: components["schemas"]["Title"];
@@ -581,15 +623,79 @@ export interface components {
         Limit: number;
         /**
          * @description Where the page starts: the opaque value from the previous page's `Link`
-         *     header. Omit it for the first page.
+         *     header. Omit it for the first page. It is valid only with the filters
+         *     and sort it was issued for (the `Link` URL repeats them).
          * @example MjAyNi0xMS0yNVQxMjozNDo0MS4zODFafDAxOTNhNWM0LTdkMmUtN2IxMS05ZjNjLTJhNGI2YzhkMGUxZg
          */
         Cursor: string;
         /**
-         * @description Only tasks whose `completed` equals this value.
+         * @description Only tasks whose `completed` equals this value (`status` says the same
+         *     in words; sending both is fine when they agree, a 422 when not).
          * @example false
          */
         CompletedFilter: boolean;
+        /**
+         * @description `pending` (not completed), `completed`, or `all` (no filter), as the
+         *     original frontend sends it. With `completed` as well, the two must agree
+         *     (`all` agrees with neither); otherwise 422.
+         * @example pending
+         */
+        StatusFilter: "all" | "pending" | "completed";
+        /**
+         * @description Only tasks with any of these priorities; repeat the parameter for several (`?priority=high&priority=medium`).
+         * @example [
+         *       "high",
+         *       "medium"
+         *     ]
+         */
+        PriorityFilter: components["schemas"]["Priority"][];
+        /**
+         * @description Only tasks carrying every one of these tags, compared without regard to
+         *     case; repeat the parameter for several (`?tag=work&tag=q3`).
+         * @example [
+         *       "work"
+         *     ]
+         */
+        TagFilter: components["schemas"]["Tag"][];
+        /**
+         * @description Only tasks due strictly before this instant (tasks without a due date are left out).
+         * @example 2026-12-01T00:00:00Z
+         */
+        DueBefore: components["schemas"]["DateTimeInput"];
+        /**
+         * @description Only tasks due at or after this instant (tasks without a due date are
+         *     left out). With `due_before`, a half-open window: `due_after` ≤ `due_at` < `due_before`.
+         * @example 2026-11-25T00:00:00Z
+         */
+        DueAfter: components["schemas"]["DateTimeInput"];
+        /**
+         * @description `true`: only tasks that are overdue (due before now and not completed);
+         *     `false`: only tasks that are not.
+         * @example true
+         */
+        OverdueFilter: boolean;
+        /**
+         * @description Only tasks whose title or description contains this text, without
+         *     regard to case (`%` and `_` are plain characters, not wildcards).
+         * @example milk
+         */
+        Search: string;
+        /**
+         * @description The order of the list: a field, ascending, or with `-` in front,
+         *     descending; ties are broken by `id` in the same direction. `due_at`
+         *     puts tasks without a due date last in both directions; `priority`
+         *     orders by importance (`-priority`: `high` first); `title` orders by
+         *     Unicode code point (upper case before lower case).
+         * @example due_at
+         */
+        Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+        /**
+         * @description The IANA time zone that decides which instants are "today", e.g.
+         *     `Europe/Paris`. UTC by default. A zone the service does not know is a
+         *     422; numeric offsets are not zones (use `Etc/GMT-2` and the like).
+         * @example Europe/Paris
+         */
+        TimeZone: string;
     };
     requestBodies: never;
     headers: {
@@ -633,15 +739,72 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description Where the page starts: the opaque value from the previous page's `Link`
-                 *     header. Omit it for the first page.
+                 *     header. Omit it for the first page. It is valid only with the filters
+                 *     and sort it was issued for (the `Link` URL repeats them).
                  * @example MjAyNi0xMS0yNVQxMjozNDo0MS4zODFafDAxOTNhNWM0LTdkMmUtN2IxMS05ZjNjLTJhNGI2YzhkMGUxZg
                  */
                 cursor?: components["parameters"]["Cursor"];
                 /**
-                 * @description Only tasks whose `completed` equals this value.
+                 * @description Only tasks whose `completed` equals this value (`status` says the same
+                 *     in words; sending both is fine when they agree, a 422 when not).
                  * @example false
                  */
                 completed?: components["parameters"]["CompletedFilter"];
+                /**
+                 * @description `pending` (not completed), `completed`, or `all` (no filter), as the
+                 *     original frontend sends it. With `completed` as well, the two must agree
+                 *     (`all` agrees with neither); otherwise 422.
+                 * @example pending
+                 */
+                status?: components["parameters"]["StatusFilter"];
+                /**
+                 * @description Only tasks with any of these priorities; repeat the parameter for several (`?priority=high&priority=medium`).
+                 * @example [
+                 *       "high",
+                 *       "medium"
+                 *     ]
+                 */
+                priority?: components["parameters"]["PriorityFilter"];
+                /**
+                 * @description Only tasks carrying every one of these tags, compared without regard to
+                 *     case; repeat the parameter for several (`?tag=work&tag=q3`).
+                 * @example [
+                 *       "work"
+                 *     ]
+                 */
+                tag?: components["parameters"]["TagFilter"];
+                /**
+                 * @description Only tasks due strictly before this instant (tasks without a due date are left out).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                due_before?: components["parameters"]["DueBefore"];
+                /**
+                 * @description Only tasks due at or after this instant (tasks without a due date are
+                 *     left out). With `due_before`, a half-open window: `due_after` ≤ `due_at` < `due_before`.
+                 * @example 2026-11-25T00:00:00Z
+                 */
+                due_after?: components["parameters"]["DueAfter"];
+                /**
+                 * @description `true`: only tasks that are overdue (due before now and not completed);
+                 *     `false`: only tasks that are not.
+                 * @example true
+                 */
+                overdue?: components["parameters"]["OverdueFilter"];
+                /**
+                 * @description Only tasks whose title or description contains this text, without
+                 *     regard to case (`%` and `_` are plain characters, not wildcards).
+                 * @example milk
+                 */
+                q?: components["parameters"]["Search"];
+                /**
+                 * @description The order of the list: a field, ascending, or with `-` in front,
+                 *     descending; ties are broken by `id` in the same direction. `due_at`
+                 *     puts tasks without a due date last in both directions; `priority`
+                 *     orders by importance (`-priority`: `high` first); `title` orders by
+                 *     Unicode code point (upper case before lower case).
+                 * @example due_at
+                 */
+                sort?: components["parameters"]["Sort"];
             };
             header?: never;
             path: {
@@ -726,6 +889,48 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTaskSummary: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The IANA time zone that decides which instants are "today", e.g.
+                 *     `Europe/Paris`. UTC by default. A zone the service does not know is a
+                 *     422; numeric offsets are not zones (use `Etc/GMT-2` and the like).
+                 * @example Europe/Paris
+                 */
+                tz?: components["parameters"]["TimeZone"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The user whose tasks these are: 1–255 characters, ASCII letters,
+                 *     digits, `_` and `-` (the shape of Better Auth user ids and UUIDs).
+                 * @example user_2f9a
+                 */
+                user_id: components["parameters"]["UserIdParam"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counters. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskSummary"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
         };
     };
     getTask: {

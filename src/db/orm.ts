@@ -9,6 +9,7 @@ import {
   type Options,
 } from '@mikro-orm/postgresql';
 import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Migrator } from '@mikro-orm/migrations';
 import type { DatabaseConfig } from '../config.ts';
 import { TaskSchema } from '../tasks/task.entity.ts';
@@ -89,6 +90,8 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   return PgliteMikroORM.init({
     ...commonOptions(),
     dbName: inMemory ? 'memory://' : resolve(config.dataDir),
+    // The trigram extension the search index needs, as PostgreSQL's contrib ships it.
+    driverOptions: { extensions: { pg_trgm } },
   }) as Promise<Database>;
 }
 

@@ -4,7 +4,13 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { components } from '../../generated/schema.d.ts';
 import type { Logger } from '../logger.ts';
 import { DatabaseUnavailableError } from '../db/availability.ts';
-import { InvalidCursorError, TaskNotFoundError } from '../tasks/task.errors.ts';
+import {
+  ConflictingFiltersError,
+  CursorQueryMismatchError,
+  InvalidCursorError,
+  TaskNotFoundError,
+  UnknownTimeZoneError,
+} from '../tasks/task.errors.ts';
 
 type Problem = components['schemas']['Problem'];
 type FieldError = components['schemas']['FieldError'];
@@ -164,7 +170,11 @@ function toProblem(err: unknown, contentType: string | undefined): ProblemError 
   if (err instanceof ProblemError) return err;
   // Domain errors: the one place they meet HTTP.
   if (err instanceof TaskNotFoundError) return new ProblemError(404, err.message);
-  if (err instanceof InvalidCursorError) return validationProblem([{ path: '/query/cursor', message: err.message }]);
+  if (err instanceof InvalidCursorError || err instanceof CursorQueryMismatchError)
+    return validationProblem([{ path: '/query/cursor', message: err.message }]);
+  if (err instanceof ConflictingFiltersError)
+    return validationProblem([{ path: `/query/${err.parameter}`, message: err.message }]);
+  if (err instanceof UnknownTimeZoneError) return validationProblem([{ path: '/query/tz', message: err.message }]);
   if (err instanceof DatabaseUnavailableError) {
     return new ProblemError(503, 'The database is unavailable for the moment; retry in a few seconds.', {
       headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },

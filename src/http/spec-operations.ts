@@ -51,15 +51,27 @@ export function specOperations(document: SpecDocument): SpecOperation[] {
   });
 }
 
-/** The operation a request is for, if any; `method` may be spelled in either case, on either side. */
+/** How many parameters a path template has: the fewer, the more specific. */
+const templateParameters = (pattern: RegExp) => pattern.source.split('[^/]+').length - 1;
+
+/**
+ * The operation a request is for, if any; `method` may be spelled in either case, on either side.
+ * As OpenAPI matches paths: a concrete path wins over a template that also matches
+ * (`/tasks/summary` over `/tasks/{task_id}`), and then the method decides.
+ */
 export function findOperation<T extends { method: string; pattern: RegExp }>(
   operations: readonly T[],
   method: string,
   pathname: string,
 ): T | undefined {
+  const matching = operations.filter((op) => op.pattern.test(pathname));
+  if (matching.length === 0) return undefined;
+  const fewest = Math.min(...matching.map((op) => templateParameters(op.pattern)));
   const lower = method.toLowerCase();
   const upper = method.toUpperCase();
-  return operations.find((op) => (op.method === lower || op.method === upper) && op.pattern.test(pathname));
+  return matching.find(
+    (op) => templateParameters(op.pattern) === fewest && (op.method === lower || op.method === upper),
+  );
 }
 
 type SecurityRequirements = readonly Record<string, unknown>[] | undefined;

@@ -29,8 +29,32 @@ export const TaskSchema = defineEntity({
     { name: 'task_priority_check', expression: 'priority >= 0 and priority <= 3' },
     { name: 'task_tags_check', expression: 'cardinality(tags) <= 20' },
   ],
-  // Serves "a user's tasks, newest first" and keyset pagination over (created_at, id).
-  indexes: [{ name: 'task_user_id_created_at_id_idx', properties: ['userId', 'createdAt', 'id'] }],
+  // One (user_id, key, id) index per sort of listTasks, walked in either direction by its keyset
+  // pagination (src/tasks/task.sql.ts); due_at has one per direction, as tasks without a due date
+  // come last in both (the key is due_at with the missing dates as +infinity or -infinity). The
+  // trigram indexes (pg_trgm) serve the case-insensitive search `q` in title and description.
+  indexes: [
+    { name: 'task_user_id_created_at_id_idx', properties: ['userId', 'createdAt', 'id'] },
+    { name: 'task_user_id_updated_at_id_idx', properties: ['userId', 'updatedAt', 'id'] },
+    { name: 'task_user_id_priority_id_idx', properties: ['userId', 'priority', 'id'] },
+    { name: 'task_user_id_title_id_idx', properties: ['userId', 'title', 'id'] },
+    {
+      name: 'task_user_id_due_at_asc_id_idx',
+      expression: `create index "task_user_id_due_at_asc_id_idx" on "task" ("user_id", coalesce("due_at", 'infinity'::timestamptz), "id")`,
+    },
+    {
+      name: 'task_user_id_due_at_desc_id_idx',
+      expression: `create index "task_user_id_due_at_desc_id_idx" on "task" ("user_id", coalesce("due_at", '-infinity'::timestamptz), "id")`,
+    },
+    {
+      name: 'task_title_trgm_idx',
+      expression: `create index "task_title_trgm_idx" on "task" using gin ("title" gin_trgm_ops)`,
+    },
+    {
+      name: 'task_description_trgm_idx',
+      expression: `create index "task_description_trgm_idx" on "task" using gin ("description" gin_trgm_ops)`,
+    },
+  ],
 });
 
 export type Task = InferEntity<typeof TaskSchema>;

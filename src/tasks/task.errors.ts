@@ -16,3 +16,29 @@ export class InvalidCursorError extends Error {
     super('is not a cursor this service issued');
   }
 }
+
+/** A cursor issued for another query (other filters or another sort) than the one it is sent with. */
+export class CursorQueryMismatchError extends Error {
+  override name = 'CursorQueryMismatchError';
+  constructor() {
+    super('was issued for another query: send it with the filters and sort of the page that linked to it');
+  }
+}
+
+/** Two filters that ask for different things (`status` and `completed` that disagree). */
+export class ConflictingFiltersError extends Error {
+  override name = 'ConflictingFiltersError';
+  readonly parameter: string;
+  constructor(parameter: string, message: string) {
+    super(message);
+    this.parameter = parameter;
+  }
+}
+
+/** A time zone name this service does not know. */
+export class UnknownTimeZoneError extends Error {
+  override name = 'UnknownTimeZoneError';
+  constructor() {
+    super('is not a time zone this service knows (an IANA name such as Europe/Paris)');
+  }
+}

@@ -1,14 +1,15 @@
 // Thin handlers, one per operationId: the validator has already enforced the contract, so a
 // handler only maps the request to a repository call and the result to a response.
 import type { OperationHandlers } from '../http/typed-handler.ts';
-import { decodeCursor, encodeCursor } from './task.cursor.ts';
+import { decodeCursor, encodeCursor, nextPageUrl } from './task.cursor.ts';
 import { TaskNotFoundError } from './task.errors.ts';
-import { toApiTask, toNewTask, toTaskChanges } from './task.mapper.ts';
+import { toApiTask, toApiTaskSummary, toNewTask, toTaskChanges, toTaskListQuery, toTimeZone } from './task.mapper.ts';
+import { queryFingerprint } from './task.query.ts';
 import type { TaskRepository } from './task.repository.ts';
 
 export type TaskHandlers = Pick<
   OperationHandlers,
-  'createTask' | 'listTasks' | 'getTask' | 'updateTask' | 'deleteTask' | 'toggleTaskCompletion'
+  'createTask' | 'listTasks' | 'getTaskSummary' | 'getTask' | 'updateTask' | 'deleteTask' | 'toggleTaskCompletion'
 >;
 
 // The spec's default for `limit`; the validator fills it in, this only satisfies the compiler.
@@ -25,19 +26,25 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
     },
 
     listTasks: async (req, res) => {
-      const { limit = DEFAULT_LIMIT, cursor, completed } = req.query;
+      const { limit = DEFAULT_LIMIT, cursor } = req.query;
+      const { filter, sort } = toTaskListQuery(req.query);
+      const fingerprint = queryFingerprint(filter, sort);
       const page = await tasks.listTasks(req.params.user_id, {
         limit,
-        completed,
-        after: cursor === undefined ? undefined : decodeCursor(cursor),
+        filter,
+        sort,
+        after: cursor === undefined ? undefined : decodeCursor(cursor, fingerprint, sort.field),
       });
       if (page.next) {
-        const next = new URLSearchParams({ limit: String(limit) });
-        if (completed !== undefined) next.set('completed', String(completed));
-        next.set('cursor', encodeCursor(page.next));
-        res.links({ next: `${req.originalUrl.split('?')[0]}?${next.toString()}` });
+        const [path = '', search = ''] = req.originalUrl.split('?');
+        res.links({ next: nextPageUrl(path, search, limit, encodeCursor(page.next, fingerprint)) });
       }
       res.json(page.tasks.map(toApiTask));
+    },
+
+    getTaskSummary: async (req, res) => {
+      const summary = await tasks.summarizeTasks(req.params.user_id, toTimeZone(req.query.tz ?? 'UTC'));
+      res.json(toApiTaskSummary(summary));
     },
 
     getTask: async (req, res) => {

@@ -1,12 +1,16 @@
 // The one place where the API's shape and the entity's shape meet.
-import type { components } from '../../generated/schema.d.ts';
+import type { components, operations } from '../../generated/schema.d.ts';
 import type { Task } from './task.entity.ts';
-import type { TaskChanges, NewTask } from './task.repository.ts';
+import { ConflictingFiltersError, UnknownTimeZoneError } from './task.errors.ts';
+import type { SortField, TaskFilter, TaskSort } from './task.query.ts';
+import type { TaskChanges, NewTask, TaskSummary } from './task.repository.ts';
 
 export type ApiTask = components['schemas']['Task'];
 export type Priority = components['schemas']['Priority'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type TaskUpdate = components['schemas']['TaskUpdate'];
+type ListQuery = NonNullable<operations['listTasks']['parameters']['query']>;
+type ApiTaskSummary = components['schemas']['TaskSummary'];
 
 /** Priorities in rising order: the index is what the database stores, so it sorts by importance. */
 const PRIORITIES: readonly Priority[] = ['none', 'low', 'medium', 'high'];
@@ -43,6 +47,9 @@ export function toApiTask(task: Task): ApiTask {
  */
 const withoutLeadingBom = (text: string | null) => (text === null ? null : text.replace(/^\uFEFF+/, ''));
 
+/** What makes two tags the same tag: their spelling without regard to case. */
+export const tagKey = (tag: string): string => tag.toLowerCase();
+
 /**
  * Tags that differ only in case are one tag: the first spelling sent is kept, in the order sent
  * (the spec's Tags). Case is folded by Unicode lower-casing, the same for every locale.
@@ -50,7 +57,7 @@ const withoutLeadingBom = (text: string | null) => (text === null ? null : text.
 export function distinctTags(tags: readonly string[]): string[] {
   const seen = new Set<string>();
   return tags.filter((tag) => {
-    const key = tag.toLowerCase();
+    const key = tagKey(tag);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -84,3 +91,49 @@ export function toTaskChanges(body: TaskUpdate): TaskChanges {
     ...(body.due_at !== undefined ? { dueAt: dueAt(body.due_at) } : {}),
   };
 }
+
+/**
+ * The filter and sort a listTasks query asks for. `status` and `completed` say the same thing in
+ * two ways (the original frontend sends `status`); when both are sent they must agree.
+ */
+export function toTaskListQuery(query: ListQuery): { filter: TaskFilter; sort: TaskSort } {
+  const byStatus = query.status === undefined || query.status === 'all' ? undefined : query.status === 'completed';
+  if (query.status !== undefined && query.completed !== undefined && byStatus !== query.completed) {
+    throw new ConflictingFiltersError('status', `${query.status} contradicts completed=${query.completed}`);
+  }
+  const sort = query.sort ?? '-created_at';
+  return {
+    filter: {
+      completed: query.completed ?? byStatus,
+      priorities: query.priority?.map(priorityRank),
+      tags: query.tag,
+      dueBefore: query.due_before === undefined ? undefined : toInstant(query.due_before),
+      dueAfter: query.due_after === undefined ? undefined : toInstant(query.due_after),
+      overdue: query.overdue,
+      search: query.q,
+    },
+    sort: { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') },
+  };
+}
+
+/**
+ * An IANA time zone name as the database should be given it (Intl's canonical spelling), checked
+ * against Node's ICU time zone data: no database round trip (PostgreSQL's pg_timezone_names reads
+ * its zone files on every call), and a test makes sure both databases know every zone Intl knows.
+ * The spec already refuses numeric offsets, which PostgreSQL reads with the POSIX sign (inverted).
+ */
+export function toTimeZone(name: string): string {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    throw new UnknownTimeZoneError();
+  }
+}
+
+export const toApiTaskSummary = (summary: TaskSummary): ApiTaskSummary => ({
+  total: summary.total,
+  pending: summary.pending,
+  completed: summary.completed,
+  overdue: summary.overdue,
+  due_today: summary.dueToday,
+});

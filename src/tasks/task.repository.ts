@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DatabaseAvailability } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
+import { sortValue, type TaskFilter, type TaskSort } from './task.query.ts';
 import * as sql from './task.sql.ts';
 
 export interface NewTask {
@@ -22,9 +23,19 @@ export type TaskChanges = Partial<NewTask>;
 
 export interface TaskListQuery {
   limit: number;
+  filter: TaskFilter;
+  sort: TaskSort;
   /** Start after this task (keyset pagination). */
   after?: TaskPosition | undefined;
-  completed?: boolean | undefined;
+}
+
+export interface TaskSummary {
+  total: number;
+  pending: number;
+  completed: number;
+  overdue: number;
+  /** Pending tasks due on today's date in the time zone asked for. */
+  dueToday: number;
 }
 
 export interface TaskPage {
@@ -69,8 +80,21 @@ export class TaskRepository {
     const last = tasks.at(-1);
     return {
       tasks,
-      next: rows.length > query.limit && last ? { createdAt: last.createdAt, id: last.id } : undefined,
+      next: rows.length > query.limit && last ? { value: sortValue(last, query.sort.field), id: last.id } : undefined,
     };
+  }
+
+  /** `timeZone` is an IANA name the database knows (see toTimeZone). */
+  async summarizeTasks(userId: string, timeZone: string): Promise<TaskSummary> {
+    const statement = sql.taskSummary(userId, timeZone);
+    const [row] = await this.#em
+      .getConnection()
+      .execute<{ total: number; pending: number; completed: number; overdue: number; due_today: number }[]>(
+        statement.sql,
+        statement.params,
+      );
+    const { total, pending, completed, overdue, due_today: dueToday } = row!;
+    return { total, pending, completed, overdue, dueToday };
   }
 
   async getTask(userId: string, taskId: string): Promise<Task | undefined> {

@@ -1,6 +1,7 @@
 // Every SQL statement the task operations run, built in one place: one statement per operation,
 // always scoped to its user. `?` marks a parameter (MikroORM quotes and inlines them).
 import type { NewTask, TaskChanges, TaskListQuery } from './task.repository.ts';
+import type { SortField, TaskFilter } from './task.query.ts';
 
 export interface Statement {
   sql: string;
@@ -95,21 +96,83 @@ export function deleteTask(userId: string, taskId: string): Statement {
   return { sql: 'delete from task where id = ? and user_id = ? returning id', params: [taskId, userId] };
 }
 
-/** A page of the user's tasks, newest first; one row more than the page tells whether another follows. */
+/** Overdue: due before now and not completed. The list filter and the summary count the same tasks. */
+const OVERDUE = 'not completed and due_at < now()';
+
+/** `%`, `_` and the escape character itself are plain characters in a search. */
+const likeContaining = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+function filterConditions(filter: TaskFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, ...values: unknown[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (filter.completed !== undefined) add('completed = ?', filter.completed);
+  if (filter.priorities) add('priority in (?)', filter.priorities);
+  // Each tag, compared with PostgreSQL's lower() on both sides.
+  for (const tag of filter.tags ?? [])
+    add('exists (select from unnest(tags) as t (tag) where lower(t.tag) = lower(?))', tag);
+  if (filter.dueBefore) add('due_at < ?', filter.dueBefore);
+  if (filter.dueAfter) add('due_at >= ?', filter.dueAfter);
+  if (filter.overdue === true) add(OVERDUE);
+  if (filter.overdue === false) add(`not coalesce(${OVERDUE}, false)`);
+  // ILIKE, which the trigram indexes on title and description serve.
+  if (filter.search !== undefined) {
+    const pattern = likeContaining(filter.search);
+    add('(title ilike ? or description ilike ?)', pattern, pattern);
+  }
+  return { where, params };
+}
+
+/**
+ * The key each sort orders by, as the (user_id, key, id) indexes spell it. Tasks without a due date
+ * come last both ways: their key is +infinity ascending, -infinity descending.
+ */
+function sortKey(field: SortField, descending: boolean): { key: string; value: string } {
+  if (field === 'due_at') {
+    const missing = descending ? "'-infinity'::timestamptz" : "'infinity'::timestamptz";
+    return { key: `coalesce(due_at, ${missing})`, value: `coalesce(?::timestamptz, ${missing})` };
+  }
+  return { key: field, value: '?' };
+}
+
+/**
+ * A page of the user's tasks that pass the filter, in the sort's order with id breaking ties; one
+ * row more than the page tells whether another follows. A cursor continues after the last task of
+ * the previous page with a row-value comparison, which the index walks from that point (keyset
+ * pagination: no OFFSET, so tasks created or deleted meanwhile never shift a page).
+ */
 export function listTasks(userId: string, query: TaskListQuery): Statement {
-  const where = ['user_id = ?'];
-  const params: unknown[] = [userId];
-  if (query.completed !== undefined) {
-    where.push('completed = ?');
-    params.push(query.completed);
-  }
+  const { where, params } = filterConditions(query.filter);
+  const { field, descending } = query.sort;
+  const { key, value } = sortKey(field, descending);
   if (query.after) {
-    // A row-value comparison walks the (user_id, created_at, id) index backwards from the cursor.
-    where.push('(created_at, id) < (?, ?)');
-    params.push(query.after.createdAt, query.after.id);
+    where.push(`(${key}, id) ${descending ? '<' : '>'} (${value}, ?)`);
+    params.push(query.after.value, query.after.id);
   }
+  const direction = descending ? 'desc' : 'asc';
   return {
-    sql: `select * from task where ${where.join(' and ')} order by created_at desc, id desc limit ?`,
-    params: [...params, query.limit + 1],
+    sql: `select * from task where ${['user_id = ?', ...where].join(' and ')} order by ${key} ${direction}, id ${direction} limit ?`,
+    params: [userId, ...params, query.limit + 1],
+  };
+}
+
+/**
+ * The summary counters in one pass over the user's tasks. "Today" is the calendar day of now() in
+ * the time zone, from its local midnight to the next (23 or 25 hours on a daylight-saving change).
+ */
+export function taskSummary(userId: string, timeZone: string): Statement {
+  return {
+    sql: `select count(*)::int as total,
+        (count(*) filter (where not completed))::int as pending,
+        (count(*) filter (where completed))::int as completed,
+        (count(*) filter (where ${OVERDUE}))::int as overdue,
+        (count(*) filter (where not completed and due_at >= today.starts and due_at < today.ends))::int as due_today
+      from task, (select date_trunc('day', now() at time zone ?) at time zone ? as starts,
+        (date_trunc('day', now() at time zone ?) + interval '1 day') at time zone ? as ends) as today
+      where user_id = ?`,
+    params: [timeZone, timeZone, timeZone, timeZone, userId],
   };
 }

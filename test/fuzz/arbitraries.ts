@@ -592,6 +592,16 @@ function safeDecode(segment: string): string | undefined {
   }
 }
 
+/** An array parameter (form style, exploded) is written as the parameter repeated, once per item. */
+export function queryPairs(name: string, value: string | string[]): [string, string][] {
+  return Array.isArray(value) ? value.map((item): [string, string] => [name, item]) : [[name, value]];
+}
+
+/** How a parameter value is written in a URL: a primitive as text, an array as its items' texts. */
+export function serializeQueryValue(value: unknown): string | string[] {
+  return Array.isArray(value) ? value.map(serializeParam) : serializeParam(value);
+}
+
 /** How a primitive parameter value is written in a URL. */
 export function serializeParam(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -612,6 +622,8 @@ function paramAccepts(input: unknown, raw: string): boolean {
   if ((types.includes('integer') || types.includes('number')) && (raw as unknown) == Number(raw))
     return accepts(Number(raw));
   if (types.includes('boolean') && (raw === 'true' || raw === 'false')) return accepts(raw === 'true');
+  // An array parameter (form, exploded) sent once is a list of one.
+  if (types.includes('array')) return accepts([raw]);
   return accepts(raw);
 }
 

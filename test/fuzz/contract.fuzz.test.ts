@@ -21,7 +21,9 @@ import {
   mutateToken,
   oversizedJson,
   percentEncode,
+  queryPairs,
   serializeParam,
+  serializeQueryValue,
   text,
   tokenMutation,
   validValue,
@@ -100,6 +102,13 @@ function opaqueQueryParams(op: Operation): string[] {
       );
     })
     .map((p) => p.name as string);
+}
+
+/** Query parameters that must agree with another one (`x-must-agree-with`): [name, other]. */
+function mustAgree(op: Operation): [string, string][] {
+  return params(op, 'query')
+    .filter((p) => typeof p['x-must-agree-with'] === 'string')
+    .map((p) => [p.name as string, p['x-must-agree-with'] as string]);
 }
 
 /** The largest page the list operation allows, from its integer query parameter's maximum. */
@@ -195,20 +204,22 @@ interface ValidPlan {
   upperCaseId: boolean;
   /** Items to add to the collection first (so there are pages to follow). */
   seedItems: number;
-  query: Record<string, string>;
+  query: Record<string, string | string[]>;
   body: unknown;
   follow: number;
 }
 
 function validPlan(op: Operation): fc.Arbitrary<ValidPlan> {
   const query = fc.record(
-    Object.fromEntries(params(op, 'query').map((p) => [p.name as string, validValue(p.schema).map(serializeParam)])),
+    Object.fromEntries(
+      params(op, 'query').map((p) => [p.name as string, validValue(p.schema).map(serializeQueryValue)]),
+    ),
     {
       requiredKeys: params(op, 'query')
         .filter((p) => p.required)
         .map((p) => p.name as string),
     },
-  ) as fc.Arbitrary<Record<string, string>>;
+  ) as fc.Arbitrary<Record<string, string | string[]>>;
   const schema = bodySchema(op);
   return fc.record({
     path: validPathValues(op),
@@ -256,8 +267,11 @@ function breakages(op: Operation, chaos: boolean): fc.Arbitrary<Breakage>[] {
   for (const p of queryParams) {
     const name = p.name as string;
     out.push(invalidQueryValue(p.schema).map((value) => ({ kind: 'query' as const, name, value })));
-    const valid = validValue(p.schema).map(serializeParam);
-    out.push(fc.tuple(valid, valid).map((values) => ({ kind: 'duplicateQuery' as const, name, values })));
+    // A repeated parameter is invalid unless it is an array (whose items are sent that way).
+    if (!typesOf(p.schema).includes('array')) {
+      const valid = validValue(p.schema).map(serializeParam);
+      out.push(fc.tuple(valid, valid).map((values) => ({ kind: 'duplicateQuery' as const, name, values })));
+    }
   }
   // A query parameter the operation does not declare is refused (422), so even an operation that
   // takes no input at all has an invalid request. Chaos adds names a query parser might mangle.
@@ -434,7 +448,9 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
             values[family.param] = plan.upperCaseId ? id.toUpperCase() : id;
           }
           if (family && !family.param) for (let i = 0; i < plan.seedItems; i++) await createItem(family, values);
-          const path = fillPath(op.path, encodeAll(values)) + queryString(Object.entries(plan.query));
+          const path =
+            fillPath(op.path, encodeAll(values)) +
+            queryString(Object.entries(plan.query).flatMap(([name, value]) => queryPairs(name, value)));
           const init: RequestInit = plan.body === undefined ? { method: op.method } : jsonInit(op.method, plan.body);
           const response = await send(path, init);
           const what = `${describeRequest(path, init)}\n  → ${await describeResponse(response)}`;
@@ -445,7 +461,12 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
             // The only thing a valid request may be refused for is an opaque token we made up.
             const problem = (await response.json()) as { errors?: { path: string }[] };
             const blamed = problem.errors?.map((e) => e.path) ?? [];
-            const allowed = opaque.filter((name) => name in plan.query).map((name) => `/query/${name}`);
+            const allowed = [
+              ...opaque.filter((name) => name in plan.query),
+              ...mustAgree(op)
+                .filter(([name, other]) => name in plan.query && other in plan.query)
+                .map(([name]) => name),
+            ].map((name) => `/query/${name}`);
             assert.ok(
               response.status === 422 && blamed.length > 0 && blamed.every((p) => allowed.includes(p)),
               `a valid request was refused: ${what}`,
