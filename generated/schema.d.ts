@@ -367,7 +367,18 @@ export interface components {
             instance?: string;
             /** @description Every failing field, on validation problems (the first 100). */
             errors?: components["schemas"]["FieldError"][];
+            /**
+             * @description On failures of the service (5xx) only: the request's id, as in the
+             *     `X-Request-Id` header, which finds its log lines.
+             */
+            request_id?: components["schemas"]["RequestId"];
         };
+        /**
+         * @description A request's id (`X-Request-Id`). A caller's own id is kept when it has
+         *     this form; otherwise the service makes one (a UUID).
+         * @example 0b7e3f0e-2c6a-4d55-9a8e-5f1d2c3b4a59
+         */
+        RequestId: string;
         /** @description One field that failed validation. */
         FieldError: {
             /**
@@ -387,6 +398,7 @@ export interface components {
         /** @description No bearer token, or one that is not valid (bad signature, expired, not yet valid, wrong issuer or audience, unaccepted algorithm). */
         Unauthenticated: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -408,6 +420,7 @@ export interface components {
         /** @description The token is valid but belongs to another user than the path's `{user_id}`. */
         Forbidden: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
@@ -428,6 +441,7 @@ export interface components {
         /** @description The quota of this user (or, without a valid token, of this client address) is used up. */
         TooManyRequests: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -449,6 +463,7 @@ export interface components {
         /** @description No such task in this user's list (another user's task is also "not found"). */
         TaskNotFound: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
@@ -469,6 +484,7 @@ export interface components {
         /** @description The request does not match the contract; every failing field is listed. */
         ValidationFailed: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -493,6 +509,7 @@ export interface components {
         /** @description The body is not well-formed JSON. */
         MalformedJson: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -511,6 +528,7 @@ export interface components {
         /** @description The body is larger than the service accepts (16 kB). */
         PayloadTooLarge: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -529,6 +547,7 @@ export interface components {
         /** @description The body is not sent as `application/json`. */
         UnsupportedMediaType: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -547,6 +566,7 @@ export interface components {
         /** @description The database does not answer or has pending migrations, or the instance is shutting down; try another instance. */
         NotReady: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -569,6 +589,7 @@ export interface components {
          */
         ServiceUnavailable: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -588,6 +609,7 @@ export interface components {
         /** @description Something failed inside the service; the details are logged, not sent. */
         InternalError: {
             headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -699,6 +721,14 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description The id of this request: the caller's own `X-Request-Id` when it sent a
+         *     sane one (1 to 128 of `A-Z a-z 0-9 . _ : -`), else one the service made
+         *     (a UUID). Every log line about the request carries it, and so does a
+         *     5xx problem document (`request_id`): quote it when reporting a failure.
+         * @example 0b7e3f0e-2c6a-4d55-9a8e-5f1d2c3b4a59
+         */
+        XRequestId: components["schemas"]["RequestId"];
         /**
          * @description What is left of the quota (IETF RateLimit header fields): `r` requests
          *     remain, the window resets in `t` seconds. Sent on every response that
@@ -822,6 +852,7 @@ export interface operations {
             /** @description A page of the user's tasks (possibly empty). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /**
@@ -867,6 +898,7 @@ export interface operations {
             /** @description The task was created. */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /**
@@ -918,6 +950,7 @@ export interface operations {
             /** @description The counters. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
@@ -958,6 +991,7 @@ export interface operations {
             /** @description The task. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
@@ -1003,6 +1037,7 @@ export interface operations {
             /** @description The updated task. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
@@ -1047,6 +1082,7 @@ export interface operations {
             /** @description The task was deleted. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
@@ -1092,6 +1128,7 @@ export interface operations {
             /** @description The task in its new state. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
@@ -1124,6 +1161,7 @@ export interface operations {
             /** @description The process is alive. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1151,6 +1189,7 @@ export interface operations {
             /** @description The instance and its database are ready. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -34,7 +34,15 @@ interface AppDeps {
 }
 
 /** Headers a browser client may read from our responses. */
-const EXPOSED_HEADERS = ['Location', 'Link', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'];
+const EXPOSED_HEADERS = [
+  'Location',
+  'Link',
+  'RateLimit',
+  'RateLimit-Policy',
+  'Retry-After',
+  'WWW-Authenticate',
+  'X-Request-Id',
+];
 
 export function createApp({ config, db, availability, logger, verifier, limiter, readiness }: AppDeps): Express {
   const spec = loadSpec();
@@ -70,6 +78,6 @@ export function createApp({ config, db, availability, logger, verifier, limiter,
     secured: admission({ verifier, limiter, rateLimit: config.rateLimit }),
   });
   app.use(notFoundHandler);
-  app.use(problemHandler(logger));
+  app.use(problemHandler());
   return app;
 }

@@ -3,8 +3,17 @@ import type { LogLevel } from './config.ts';
 
 export type { Logger };
 
+// Request lines carry the request's headers (pino-http's standard `req`); credentials among them are dropped.
+const CREDENTIALS = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+
+  'res.headers["set-cookie"]',
+];
+
 /** JSON lines on stdout. Authorization headers and cookies never reach a log line. */
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  const options = { level, redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true } };
+  const options = { level, redact: { paths: CREDENTIALS, remove: true } };
   return destination ? pino(options, destination) : pino(options);
 }

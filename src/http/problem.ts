@@ -2,8 +2,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { components } from '../../generated/schema.d.ts';
-import type { Logger } from '../logger.ts';
 import { DatabaseUnavailableError } from '../db/availability.ts';
+import { requestIdOf } from './request-log.ts';
 import {
   ConflictingFiltersError,
   CursorQueryMismatchError,
@@ -128,7 +128,13 @@ function fromValidator(err: ValidatorError, contentType: string | undefined): Pr
 // RFC 9110's names, where Node still uses older ones.
 const TITLES: Record<number, string> = { 413: 'Content Too Large', 422: 'Unprocessable Content' };
 
-function problemBody(status: number, detail: string, instance: string, errors?: FieldError[]): Problem {
+function problemBody(
+  status: number,
+  detail: string,
+  instance: string,
+  requestId: string,
+  errors?: FieldError[],
+): Problem {
   return {
     type: 'about:blank',
     title: TITLES[status] ?? STATUS_CODES[status] ?? 'Error',
@@ -136,6 +142,8 @@ function problemBody(status: number, detail: string, instance: string, errors?: 
     detail,
     instance,
     ...(errors && errors.length > 0 ? { errors } : {}),
+    // A failure on our side is worth reporting: the id finds its log lines (it is also in X-Request-Id).
+    ...(status >= 500 ? { request_id: requestId } : {}),
   };
 }
 
@@ -188,7 +196,7 @@ function toProblem(err: unknown, contentType: string | undefined): ProblemError 
 }
 
 /** The last middleware: turns anything thrown into a problem document. */
-export function problemHandler(logger: Logger): ErrorRequestHandler {
+export function problemHandler(): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) {
       next(err);
@@ -198,15 +206,23 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     const instance = clip(asUriReference(req.originalUrl.split('?')[0] ?? req.originalUrl), 16384);
     if (!problem) {
       // Unexpected: the cause goes to the log, never to the client (no stack, no SQL).
-      logger.error({ err, method: req.method, url: instance }, 'request failed');
+      // req.log is this request's logger (src/http/request-log.ts): the line carries its id.
+      req.log.error({ err, method: req.method, url: instance }, 'request failed');
       res
         .status(500)
         .type(PROBLEM_CONTENT_TYPE)
-        .json(problemBody(500, 'The service failed to answer this request. It has been logged.', instance));
+        .json(
+          problemBody(
+            500,
+            'The service failed to answer this request. It has been logged.',
+            instance,
+            requestIdOf(req),
+          ),
+        );
       return;
     }
     res.status(problem.status).set(problem.headers).type(PROBLEM_CONTENT_TYPE);
-    res.json(problemBody(problem.status, problem.detail, instance, problem.errors));
+    res.json(problemBody(problem.status, problem.detail, instance, requestIdOf(req), problem.errors));
   };
 }
 

@@ -122,7 +122,11 @@ describe(
         assert.ok(ms < 6000, `${operation} answered in ${Math.round(ms)} ms, within the connection timeout`);
         assert.equal(res.headers.get('retry-after'), '5');
         assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-        assert.deepEqual(await res.json(), { ...UNAVAILABLE, instance: path });
+        assert.deepEqual(await res.json(), {
+          ...UNAVAILABLE,
+          instance: path,
+          request_id: res.headers.get('x-request-id'),
+        });
       }
       const outage = logged('database: unavailable');
       assert.equal(outage.length, 1, 'the outage is logged once, not once per request');

@@ -127,6 +127,7 @@ describe('health probes when the database is not there for this version', () => 
           ? 'The database is not reachable.'
           : 'The database schema is not up to date: migrations are pending.',
         instance: '/health/ready',
+        request_id: res.headers.get('x-request-id'),
       });
       const live = await api.raw('/health/live', undefined, { anonymous: true });
       assert.equal(live.status, 200);

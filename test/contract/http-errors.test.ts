@@ -81,6 +81,7 @@ describe('errors outside any one operation', () => {
         status: 500,
         detail: 'The service failed to answer this request. It has been logged.',
         instance: new URL(res.url).pathname,
+        request_id: res.headers.get('x-request-id'),
       });
     } finally {
       await broken.close();

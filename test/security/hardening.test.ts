@@ -252,7 +252,7 @@ describe('the edge', () => {
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
     assert.equal(
       allowed.headers.get('access-control-expose-headers'),
-      'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate',
+      'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate,X-Request-Id',
     );
     const other = await api.raw(`/api/${userId}/tasks`, { headers: { origin: 'https://evil.example.com' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
@@ -267,9 +267,9 @@ describe('the edge', () => {
     assert.ok(!(await bad.text()).includes(token));
     // Both requests were logged (so the log below is one that saw the tokens go by).
     const requestLines = lines
-      .map((line) => JSON.parse(line) as { msg: string; url?: string; status?: number })
-      .filter((entry) => entry.msg === 'request' && entry.url === `/api/${userId}/tasks`)
-      .map(({ url, status }) => ({ url, status }));
+      .map((line) => JSON.parse(line) as { msg: string; req?: { url: string }; res?: { statusCode: number } })
+      .filter((entry) => entry.msg === 'request completed' && entry.req?.url === `/api/${userId}/tasks`)
+      .map(({ req, res }) => ({ url: req?.url, status: res?.statusCode }));
     assert.deepEqual(requestLines, [
       { url: `/api/${userId}/tasks`, status: 200 },
       { url: `/api/${userId}/tasks`, status: 401 },
