@@ -4,7 +4,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { ApiSpec } from '../spec.ts';
 import type { OperationHandlers, OperationId } from './typed-handler.ts';
-import { ProblemError, validationProblem } from './problem.ts';
+import { ProblemError, unsupportedMediaType, validationProblem } from './problem.ts';
 import { expressPath, findOperation, requiresToken, specOperations } from './spec-operations.ts';
 
 /**
@@ -40,18 +40,19 @@ function validatorMiddleware(spec: ApiSpec, options: { validateResponses: boolea
 
 /**
  * Parses JSON bodies only for operations whose spec declares a request body; any other request's
- * body is never read ("no request body is read" stays true, whatever a client sends). Also enforces
- * what the validator lets slip: a required body that is absent (it would pass as {}), and JSON in
- * a charset other than UTF-8 (RFC 8259 allows no other).
+ * body is never read ("no request body is read" stays true, whatever a client sends). Decides, in
+ * this order and before the validator looks at anything else, what is wrong with a body: absent
+ * where required (422, whatever Content-Type says: the validator would take it for {}), a media
+ * type the operation does not take or JSON in a charset other than UTF-8 (415; RFC 8259 allows no
+ * other), compressed (415), too large (413), not JSON (400). The contract comes after (422).
  */
 export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
   const takesBody = specOperations(spec.document)
     .filter(({ operation }) => operation.requestBody)
-    .map(({ method, pattern, operation }) => ({
-      method,
-      pattern,
-      required: Boolean((operation.requestBody as { required?: boolean } | undefined)?.required),
-    }));
+    .map(({ method, pattern, operation }) => {
+      const body = operation.requestBody as { required?: boolean; content?: Record<string, unknown> };
+      return { method, pattern, required: Boolean(body.required), mediaTypes: Object.keys(body.content ?? {}) };
+    });
   // body-parser turns an empty body into {}; remember which requests really sent something.
   const sentBody = new WeakSet<object>();
   const parse = express.json({
@@ -63,12 +64,22 @@ export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
     strict: false,
     // Compressed bodies are refused (415) rather than inflated: they are small, and inflation is work.
     inflate: false,
-    type: ['application/json', 'application/*+json'],
+    // The media type was checked against the operation's own before parsing.
+    type: () => true,
   });
   return (req, res, next) => {
     const op = findOperation(takesBody, req.method, req.path);
     if (!op) {
       next();
+      return;
+    }
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (!hasBody) {
+      next(op.required ? validationProblem([{ path: '/body', message: 'is required' }]) : undefined);
+      return;
+    }
+    if (!req.is(op.mediaTypes)) {
+      next(unsupportedMediaType(req.headers['content-type']));
       return;
     }
     const charset = /;\s*charset=("?)([^";]+)\1/i.exec(req.headers['content-type'] ?? '')?.[2]?.toLowerCase();
@@ -78,7 +89,7 @@ export function jsonBodies(spec: ApiSpec, limitBytes: number): RequestHandler {
     }
     parse(req, res, (err?: unknown) => {
       if (err) next(err);
-      else if (op.required && !sentBody.has(req) && req.is(['application/json', 'application/*+json'])) {
+      else if (op.required && !sentBody.has(req)) {
         next(validationProblem([{ path: '/body', message: 'is required' }]));
       } else next();
     });

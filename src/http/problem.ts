@@ -45,6 +45,10 @@ const MAX_DETAIL = 2000;
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** A request that breaks the contract, or that the spec accepts but the service cannot (a cursor it never issued, say). */
+export function unsupportedMediaType(contentType: string | undefined): ProblemError {
+  return new ProblemError(415, `Send the body as application/json (got ${contentType || 'no content type'}).`);
+}
+
 export function validationProblem(errors: FieldError[]): ProblemError {
   const listed = errors.slice(0, MAX_ERRORS).map((e) => ({ path: clip(e.path, 300), message: clip(e.message, 500) }));
   const more = errors.length > listed.length ? ` (and ${errors.length - listed.length} more)` : '';
@@ -119,7 +123,7 @@ function fromValidator(err: ValidatorError, contentType: string | undefined): Pr
     case 405:
       return new ProblemError(405, 'This method is not allowed on this resource.', { headers: err.headers ?? {} });
     case 415:
-      return new ProblemError(415, `Send the body as application/json (got ${contentType || 'no content type'}).`);
+      return unsupportedMediaType(contentType);
     default:
       return undefined; // 500s from response validation: a contract break, logged below
   }

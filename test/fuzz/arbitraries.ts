@@ -453,7 +453,7 @@ function objectBreakers(schema: Schema): fc.Arbitrary<unknown>[] {
 // Request-level breakage
 
 /** The service's body limit, read from the spec's documented 413 answer ("… larger than N bytes."). */
-function bodyLimitBytes(): number {
+export function bodyLimitBytes(): number {
   const responses = (specDocument.components as Json).responses as Record<string, Json>;
   for (const response of Object.values(responses)) {
     for (const media of Object.values((response.content as Record<string, Json> | undefined) ?? {})) {
