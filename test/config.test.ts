@@ -354,7 +354,8 @@ describe('configuration', () => {
           'access-control-allow-origin': 'http://localhost:3000',
           'access-control-allow-methods': 'GET,HEAD,PUT,PATCH,POST,DELETE',
           'access-control-allow-headers': 'Authorization,Content-Type',
-          'access-control-expose-headers': 'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate',
+          'access-control-expose-headers':
+            'Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate,X-Request-Id',
           'access-control-max-age': '600',
         });
       }
