@@ -96,6 +96,29 @@ describe('rate limits', () => {
     );
   });
 
+  test('requests the validator rejects (400, 413, 415, 422) are answered before authentication and count against no quota', async () => {
+    const userId = newUserId();
+    const rejected: [string, RequestInit, number][] = [
+      ['malformed JSON', json('{"title":'), 400],
+      ['a body over 16 kB', json({ title: 't', description: 'x'.repeat(20_000) }), 413],
+      ['a body that is not JSON', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 't' }, 415],
+      ['a body the contract refuses', json({ title: '' }), 422],
+    ];
+    // Each twice without a token and twice with one: 16 requests, more than either quota (5 and 3).
+    for (const anonymous of [true, true, false, false]) {
+      for (const [what, init, status] of rejected) {
+        const res = await api.raw(`/api/${userId}/tasks`, init, { anonymous });
+        assert.equal(res.status, status, `${what}${anonymous ? ', without a token' : ''}`);
+        assert.equal(res.headers.get('ratelimit'), null, `${what}: counted against no quota`);
+      }
+    }
+    const admitted = await api.raw(`/api/${userId}/tasks`);
+    assert.equal(admitted.headers.get('ratelimit'), '"per-user";r=4;t=59', "the user's quota is whole");
+    const guessed = await api.raw(`/api/${userId}/tasks`, { headers: { authorization: 'Bearer guessed.token.value' } });
+    assert.equal(guessed.status, 401);
+    assert.equal(guessed.headers.get('ratelimit'), '"per-ip";r=2;t=59', "the address's quota is whole");
+  });
+
   test(
     'the quota holds across two instances of the service sharing one database',
     { skip: usingPostgresServer ? false : 'needs DATABASE_URL: two instances cannot share one embedded database' },
@@ -111,6 +134,103 @@ describe('rate limits', () => {
       }
     },
   );
+});
+
+describe('rate limits as configured', () => {
+  test('RATE_LIMIT_PER_USER=0 and RATE_LIMIT_PER_IP=0 turn the limits off: no 429, no RateLimit headers', async () => {
+    const api = await startTestServer({}, { env: { RATE_LIMIT_PER_USER: '0', RATE_LIMIT_PER_IP: '0' } });
+    try {
+      const userId = newUserId();
+      for (let i = 0; i < 8; i += 1) {
+        const admitted = await api.raw(`/api/${userId}/tasks`);
+        assert.equal(admitted.status, 200);
+        assert.equal(admitted.headers.get('ratelimit'), null);
+        assert.equal(admitted.headers.get('ratelimit-policy'), null);
+        const guessed = await api.raw(`/api/${userId}/tasks`, { headers: { authorization: 'Bearer guessed.token' } });
+        assert.equal(guessed.status, 401);
+        assert.equal(guessed.headers.get('ratelimit'), null);
+      }
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('TRUST_PROXY keys the per-address quota on X-Forwarded-For only when the proxy is trusted', async () => {
+    const statusesFrom = async (trustProxy: string) => {
+      const api = await startServerWithOwnDatabase(
+        { RATE_LIMIT_PER_IP: '1', TRUST_PROXY: trustProxy },
+        { clock: manualClock() },
+      );
+      try {
+        const statuses: number[] = [];
+        for (const client of ['203.0.113.7', '203.0.113.7', '198.51.100.9']) {
+          const res = await api.raw(
+            `/api/${newUserId()}/tasks`,
+            { headers: { 'x-forwarded-for': client } },
+            { anonymous: true },
+          );
+          statuses.push(res.status);
+        }
+        return statuses;
+      } finally {
+        await api.close();
+      }
+    };
+    // Behind a trusted proxy (here: loopback) each client has a quota of its own…
+    assert.deepEqual(await statusesFrom('loopback'), [401, 429, 401]);
+    // …otherwise the header is anyone's to write, and every request counts against the proxy's address.
+    assert.deepEqual(await statusesFrom('false'), [401, 429, 429]);
+  });
+});
+
+describe('CORS as configured', () => {
+  const preflight = (api: TestServer, origin: string) =>
+    api.raw(`/api/${newUserId()}/tasks`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
+
+  test('CORS_ORIGINS=* answers any origin', async () => {
+    const api = await startTestServer({}, { env: { CORS_ORIGINS: '*' } });
+    try {
+      const res = await preflight(api, 'https://anywhere.example.net');
+      assert.equal(res.status, 204);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
+      const get = await api.raw(`/api/${newUserId()}/tasks`, { headers: { origin: 'https://anywhere.example.net' } });
+      assert.equal(get.headers.get('access-control-allow-origin'), '*');
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('with no origin configured no CORS header is ever sent, and a preflight is a plain 405', async () => {
+    const api = await startTestServer({ corsOrigins: [] });
+    try {
+      const res = await preflight(api, 'https://app.example.com');
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.get('access-control-allow-origin'), null);
+      assert.equal(res.headers.get('access-control-allow-methods'), null);
+      const get = await api.raw(`/api/${newUserId()}/tasks`, { headers: { origin: 'https://app.example.com' } });
+      assert.equal(get.status, 200);
+      assert.equal(get.headers.get('access-control-allow-origin'), null);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('a preflight from an origin not in CORS_ORIGINS gets no Access-Control-Allow-Origin: the browser refuses the call', async () => {
+    const api = await startTestServer({}, { env: { CORS_ORIGINS: 'https://app.example.com' } });
+    try {
+      const res = await preflight(api, 'https://evil.example.com');
+      assert.equal(res.status, 204);
+      // Access-Control-Allow-Origin alone decides; without it the browser sends nothing.
+      assert.equal(res.headers.get('access-control-allow-origin'), null);
+      assert.equal(res.headers.get('access-control-allow-credentials'), null);
+    } finally {
+      await api.close();
+    }
+  });
 });
 
 describe('the edge', () => {
