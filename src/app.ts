@@ -1,7 +1,6 @@
 // The middleware order, top to bottom, is the way every request travels.
 import express, { type Express } from 'express';
 import cors from 'cors';
-import { RequestContext } from '@mikro-orm/core';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/orm.ts';
@@ -71,8 +70,7 @@ export function createApp({ config, db, availability, logger, verifier, limiter,
   app.use(canonicalPath);
   app.use(jsonBodies(spec, BODY_LIMIT_BYTES));
   app.use(validator(spec, { validateResponses: config.validateResponses }));
-  // Each request gets its own identity map; registered after validation so rejected requests cost nothing.
-  app.use((_req, _res, next) => RequestContext.create(db.em, next));
+  // No RequestContext per request: repositories send SQL and map rows, they never use an identity map.
   const handlers = { ...taskHandlers(new TaskRepository(db.em, availability)), ...healthHandlers(readiness) };
   registerOperations(app, spec, handlers, {
     secured: admission({ verifier, limiter, rateLimit: config.rateLimit }),

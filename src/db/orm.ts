@@ -40,7 +40,7 @@ function commonOptions(): Partial<Options> {
   return {
     entities: [TaskSchema],
     extensions: [Migrator],
-    // Handlers run inside RequestContext; touching the global identity map is a bug.
+    // Requests share the global manager for its connection only; touching its identity map is a bug.
     allowGlobalContext: false,
     // Tables that are not entities, owned by hand-written migrations.
     schemaGenerator: { skipTables: ['rate_limit'] },

@@ -1,6 +1,7 @@
 // One method per use case, each a single SQL statement (one round trip), scoped to its user. The
 // statements themselves are built in task.sql.ts. Updates are computed by the database
 // (`not completed`, `now()`), so concurrent requests never lose each other's writes.
+import type { EntityMetadata } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import type { DatabaseAvailability } from '../db/availability.ts';
@@ -47,11 +48,16 @@ export interface TaskPage {
 export class TaskRepository {
   readonly #em: SqlEntityManager;
   readonly #availability: DatabaseAvailability;
+  readonly #meta: EntityMetadata<Task>;
 
-  /** `em` is the global manager; inside a RequestContext every call resolves to the request's fork. */
+  /**
+   * `em` is the global manager, used only for its connection and its row mapping (never its
+   * identity map), so no request needs a context or fork of its own.
+   */
   constructor(em: SqlEntityManager, availability: DatabaseAvailability) {
     this.#em = em;
     this.#availability = availability;
+    this.#meta = em.getMetadata().get<Task>(TaskSchema.meta.class);
   }
 
   /**
@@ -63,9 +69,8 @@ export class TaskRepository {
       () => this.#em.getConnection().execute<Record<string, unknown>[]>(statement.sql, statement.params),
       { retryable },
     );
-    const meta = this.#em.getMetadata().get<Task>(TaskSchema.meta.class);
     const driver = this.#em.getDriver();
-    return rows.map((row) => driver.mapResult(row, meta) as Task);
+    return rows.map((row) => driver.mapResult(row, this.#meta) as Task);
   }
 
   async createTask(userId: string, task: NewTask): Promise<Task> {
