@@ -59,6 +59,8 @@ export interface Config {
   /** Express's "trust proxy": how the client address is read behind load balancers. */
   trustProxy: boolean | number | string;
   migrateOnStart: boolean;
+  /** Processes serving requests (WEB_CONCURRENCY): 1 is this process alone; more is a node:cluster. */
+  workers: number;
   logLevel: LogLevel;
   /** Validate every response against the spec; a response that breaks the contract becomes a 500. */
   validateResponses: boolean;
@@ -236,6 +238,14 @@ function postgresUrl(env: Environment, name: string, libpq: LibpqEnvironment): s
   return env.text(name);
 }
 
+function readWorkers(env: Environment, db: DatabaseConfig): number {
+  const workers = env.integer('WEB_CONCURRENCY', 1, 1, 64);
+  // An embedded database lives inside one process; a second could not open it.
+  if (workers > 1 && db.kind === 'pglite')
+    env.problem('WEB_CONCURRENCY', '1 with the embedded database (set DATABASE_URL for more)');
+  return workers;
+}
+
 function readAuth(env: Environment, db: DatabaseConfig): AuthConfig {
   const secret = env.raw('BETTER_AUTH_SECRET');
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
@@ -337,6 +347,7 @@ export function loadConfig(vars: Env = process.env): Config {
     corsOrigins: readCorsOrigins(env, database),
     trustProxy: readTrustProxy(env),
     migrateOnStart: env.boolean('MIGRATE_ON_START', true),
+    workers: readWorkers(env, database),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     validateResponses: env.boolean('VALIDATE_RESPONSES', !env.production),
   };

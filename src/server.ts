@@ -1,9 +1,11 @@
 // Entry point: config → database (migrated) → app → listen; drains and closes on SIGTERM/SIGINT.
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
+import { startWorkers } from './cluster.ts';
 import { loadConfig, loadOrExit, type Config } from './config.ts';
 import { migrateConfigured } from './db/migrate.ts';
 import { DatabaseConnectionError } from './db/connection.ts';
@@ -86,6 +88,17 @@ export async function startServer(
 async function main(): Promise<void> {
   const config = loadOrExit(() => loadConfig());
   const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) {
+    const workers = await startWorkers(config.workers, logger);
+    logger.info(
+      { url: workers.url, workers: config.workers },
+      `Tasks API listening on ${workers.url} with ${config.workers} workers`,
+    );
+    const stop = (signal: NodeJS.Signals) => void workers.stop(signal).then((code) => process.exit(code));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return;
+  }
   let running: RunningServer;
   try {
     running = await startServer(config, logger);

@@ -27,6 +27,7 @@ describe('configuration', () => {
       corsOrigins: ['http://localhost:3000'],
       trustProxy: false,
       migrateOnStart: true,
+      workers: 1,
       logLevel: 'info',
       validateResponses: true,
     });
@@ -180,6 +181,14 @@ describe('configuration', () => {
         },
       ],
       [{ MIGRATE_ON_START: 'maybe' }, { variable: 'MIGRATE_ON_START', expected: 'true or false', received: '"maybe"' }],
+      [
+        { WEB_CONCURRENCY: '2' },
+        {
+          variable: 'WEB_CONCURRENCY',
+          expected: '1 with the embedded database (set DATABASE_URL for more)',
+          received: '"2"',
+        },
+      ],
     ];
     for (const [env, problem] of cases) assert.deepEqual(problems(env), [problem], JSON.stringify(env));
   });
