@@ -15,6 +15,7 @@ import pg from 'pg';
 import { BenchFailure, chooseScenarios, requests, seed, seedDoomed, tokens, type DataSet } from './load.ts';
 import { measure, type Measurement } from './measure.ts';
 import { checkParity } from './parity.ts';
+import { plans } from './plans.ts';
 import { summarizeProfile } from './profile.ts';
 import { profileTable, table, targets, uptime, writeBetweenMarkers } from './report.ts';
 import { Server, type ServerKind } from './servers.ts';
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
       }
     }
     const uptimeAfter = uptime();
+    const plansText = env.BENCH_PLANS === '1' || PRELOAD ? await plans(url, DATA) : '';
 
     const profiles = [];
     const api = servers.find((s) => s.kind === 'api');
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
       '#### Targets (Tasks API)',
       '',
       targets(results),
+      ...(plansText ? ['', '#### Plans', '', plansText] : []),
       ...(profiles.length
         ? [
             '',
