@@ -119,6 +119,25 @@ describe('listTasks filters and search', () => {
     assert.deepEqual(await list('q=nothing like this'), []);
   });
 
+  test('a tag with reserved characters, sent as URLSearchParams writes it, filters, and so does its Link', async () => {
+    const starred = await create({ title: 'Starred', tags: ['*urgent*', 'a/b'] });
+    const starredToo = await create({ title: 'Starred too', tags: ['a/b', '*Urgent*'] });
+    const sent = new URLSearchParams([
+      ['tag', '*URGENT*'],
+      ['tag', 'a/b'],
+      ['sort', 'title'],
+      ['limit', '1'],
+    ]);
+    const first = await api.raw(`/api/${userId}/tasks?${sent.toString()}`);
+    assert.deepEqual(await first.json(), [starred]);
+    const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')?.[1] ?? '';
+    assert.ok(next.includes('tag=*URGENT*'), next);
+    assert.deepEqual(await (await api.raw(next)).json(), [starredToo]);
+    assert.deepEqual(await list('tag=*urgent*&tag=A/B'), [starredToo, starred]);
+    for (const task of [starred, starredToo])
+      assert.equal((await api.raw(`/api/${userId}/tasks/${task.id}`, { method: 'DELETE' })).status, 200);
+  });
+
   test('filters combine (all must hold) and carry across pages through the Link header', async () => {
     assert.deepEqual(await list('status=pending&priority=high&priority=low&q=r'), [report]);
     const first = await api.raw(`/api/${userId}/tasks?status=all&tag=work&limit=1`);

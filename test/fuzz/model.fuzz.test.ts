@@ -4,7 +4,9 @@
 // model must agree on every task: every field (priority, tags without case duplicates, due dates in
 // UTC, completed_at stamped and cleared with completion), order (newest first), created_at (never
 // changes) and updated_at (changes only on writes, never goes back).
-// Bodies, ids and page sizes are generated from the spec's schemas.
+// Lists are checked with every filter and sort listTasks has, against the model's own account of
+// them (case folded a code point at a time as PostgreSQL's lower() does, titles in code point order).
+// Bodies, ids, page sizes and list parameters are generated from the spec's schemas.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -88,9 +90,8 @@ function assertTimestamps(after: ApiTask, before: ModelTask, sentAt: number, wha
 }
 
 /** Every page of the list, following rel="next"; also checks each page's size against the limit. */
-async function listAll(real: Real, limit: number, completed: boolean | undefined): Promise<ApiTask[]> {
-  const query = new URLSearchParams({ limit: String(limit) });
-  if (completed !== undefined) query.set('completed', String(completed));
+async function listAll(real: Real, limit: number, params: [string, string][] = []): Promise<ApiTask[]> {
+  const query = new URLSearchParams([['limit', String(limit)], ...params]);
   let next: string | undefined = `${pathOf(listTasks, { user_id: real.userId })}?${query.toString()}`;
   const tasks: ApiTask[] = [];
   for (let page = 0; next; page++) {
@@ -120,7 +121,7 @@ async function listAll(real: Real, limit: number, completed: boolean | undefined
 
 /** The service and the model agree on the whole list: every field, newest first. */
 async function assertAgreement(model: Model, real: Real): Promise<void> {
-  const actual = await listAll(real, largestPage, undefined);
+  const actual = await listAll(real, largestPage);
   const expected = [...model.tasks].reverse().map((t) => expectedOf(t, real.userId));
   assert.deepEqual(actual, expected, 'the service and the model disagree on the list (newest first)');
 }
@@ -333,28 +334,132 @@ class Get implements Command {
   }
 }
 
+/**
+ * A list query, as generated: the sort and filters from the spec's parameters; the tags and the
+ * search text picked from the user's tasks when it runs (so they find something), or generated.
+ */
+interface ListQuery {
+  sort: string | undefined;
+  status: string | undefined;
+  completed: boolean | undefined;
+  priority: string[] | undefined;
+  /** Each: a tag of one of the user's tasks (the number picks it), with its ASCII letters' case flipped or not, or a tag as generated. */
+  tags: (number | string)[] | undefined;
+  dueBefore: string | undefined;
+  dueAfter: string | undefined;
+  overdue: boolean | undefined;
+  /** Part of a title or description of one of the user's tasks (the numbers pick it), or a text as generated. */
+  q: [number, number, number] | string | undefined;
+}
+
+/** Case folded one code point at a time, as PostgreSQL's lower() does (JavaScript would make İ two). */
+const fold = (text: string) => [...text].map((c) => String.fromCodePoint(c.toLowerCase().codePointAt(0)!)).join('');
+const flipAsciiCase = (text: string) =>
+  text.replace(/[A-Za-z]/g, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
+const byCodePoint = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const RANK: Record<ApiTask['priority'], number> = { none: 0, low: 1, medium: 2, high: 3 };
+
+/** The order a sort names, as the spec describes it: ties by id; tasks without a due date last both ways. */
+function modelOrder(sort: string): (a: ModelTask, b: ModelTask) => number {
+  const sign = sort.startsWith('-') ? -1 : 1;
+  const field = sort.replace(/^-/, '');
+  const key = (a: ModelTask, b: ModelTask): number => {
+    if (field === 'priority') return sign * (RANK[a.priority] - RANK[b.priority]);
+    if (field === 'title') return sign * byCodePoint(a.title, b.title);
+    if (field === 'due_at') {
+      if (a.due_at === null || b.due_at === null) return Number(a.due_at === null) - Number(b.due_at === null);
+      return sign * byCodePoint(a.due_at, b.due_at);
+    }
+    return sign * byCodePoint(a[field as 'created_at' | 'updated_at'], b[field as 'created_at' | 'updated_at']);
+  };
+  return (a, b) => key(a, b) || sign * byCodePoint(a.id, b.id);
+}
+
 class List implements Command {
   readonly limit: number;
-  readonly completed: boolean | undefined;
-  constructor(limit: number, completed: boolean | undefined) {
+  readonly query: ListQuery;
+  constructor(limit: number, query: ListQuery) {
     this.limit = limit;
-    this.completed = completed;
+    this.query = query;
   }
   check = () => true;
+
+  /** The query's parameters, with the picks resolved against the model's tasks. */
+  params(m: Model): [string, string][] {
+    const q = this.query;
+    const tags = m.tasks.flatMap((t) => t.tags);
+    const texts = m.tasks.flatMap((t) => [t.title, ...(t.description ? [t.description] : [])]);
+    const params: [string, string][] = [];
+    if (q.sort !== undefined) params.push(['sort', q.sort]);
+    if (q.status !== undefined) params.push(['status', q.status]);
+    if (q.completed !== undefined) params.push(['completed', String(q.completed)]);
+    for (const p of q.priority ?? []) params.push(['priority', p]);
+    // Odd picks take a tag with ASCII letters, if there is one, in the other case: it must still match.
+    const lettered = tags.filter((tag) => /[A-Za-z]/.test(tag));
+    for (const tag of q.tags ?? []) {
+      if (typeof tag === 'string') params.push(['tag', tag]);
+      else if (tag % 2 && lettered.length > 0) params.push(['tag', flipAsciiCase(lettered[tag % lettered.length]!)]);
+      else if (tags.length > 0) params.push(['tag', tags[tag % tags.length]!]);
+    }
+    if (q.dueBefore !== undefined) params.push(['due_before', q.dueBefore]);
+    if (q.dueAfter !== undefined) params.push(['due_after', q.dueAfter]);
+    if (q.overdue !== undefined) params.push(['overdue', String(q.overdue)]);
+    if (typeof q.q === 'string') params.push(['q', q.q]);
+    else if (q.q && texts.length > 0) {
+      const [which, at, length] = q.q;
+      const text = [...texts[which % texts.length]!];
+      const start = at % text.length;
+      const part = text.slice(start, start + 1 + (length % 8)).join('');
+      params.push(['q', length % 2 ? flipAsciiCase(part) : part]);
+    }
+    return params;
+  }
+
   async run(m: Model, r: Real) {
-    const actual = await listAll(r, this.limit, this.completed);
-    const expected = [...m.tasks]
-      .reverse()
-      .filter((t) => this.completed === undefined || t.completed === this.completed)
+    const params = this.params(m);
+    const get = (name: string) => params.filter(([k]) => k === name).map(([, v]) => v);
+    const [status] = get('status');
+    const [completed] = get('completed');
+    const byStatus = status === undefined || status === 'all' ? undefined : status === 'completed';
+    if (status !== undefined && completed !== undefined && String(byStatus) !== completed) {
+      // status and completed that disagree: refused, naming status.
+      const response = await r.send(
+        `${pathOf(listTasks, { user_id: r.userId })}?${new URLSearchParams(params).toString()}`,
+      );
+      assert.equal(response.status, 422, `${this.toString()} → ${await describeResponse(response)}`);
+      const problem = (await response.json()) as { errors: { path: string }[] };
+      assert.deepEqual(
+        problem.errors.map((e) => e.path),
+        ['/query/status'],
+      );
+      return;
+    }
+    const wantCompleted = completed === undefined ? byStatus : completed === 'true';
+    const [q] = get('q');
+    const [dueBefore] = get('due_before');
+    const [dueAfter] = get('due_after');
+    const [overdue] = get('overdue');
+    const now = Date.now();
+    const isOverdue = (t: ModelTask) => !t.completed && t.due_at !== null && Date.parse(t.due_at) < now;
+    const expected = m.tasks
+      .filter((t) => wantCompleted === undefined || t.completed === wantCompleted)
+      .filter((t) => get('priority').length === 0 || get('priority').includes(t.priority))
+      .filter((t) => get('tag').every((tag) => t.tags.some((mine) => fold(mine) === fold(tag))))
+      .filter((t) => dueBefore === undefined || (t.due_at !== null && Date.parse(t.due_at) < Date.parse(dueBefore)))
+      .filter((t) => dueAfter === undefined || (t.due_at !== null && Date.parse(t.due_at) >= Date.parse(dueAfter)))
+      .filter((t) => overdue === undefined || isOverdue(t) === (overdue === 'true'))
+      .filter((t) => q === undefined || fold(t.title).includes(fold(q)) || fold(t.description ?? '').includes(fold(q)))
+      .sort(modelOrder(get('sort')[0] ?? '-created_at'))
       .map((t) => expectedOf(t, r.userId));
+    const actual = await listAll(r, this.limit, params);
     assert.deepEqual(
       actual,
       expected,
-      `${this.toString()}: the pages, put together, are not the model's tasks newest first`,
+      `${this.toString()} ${fc.stringify(params)}: the pages, put together, are not the model's`,
     );
   }
   toString() {
-    return `list limit=${this.limit}${this.completed === undefined ? '' : ` completed=${this.completed}`}`;
+    return `list limit=${this.limit} ${fc.stringify(this.query)}`;
   }
 }
 
@@ -417,6 +522,31 @@ const updateBody = validValue(bodySchema(updateTask)) as fc.Arbitrary<Json>;
 const action = fc.constantFrom<Action>('get', 'update', 'toggle', 'delete');
 const pick = fc.nat();
 
+/** Sometimes (one time in four): most queries have one or two filters, so that they find something. */
+const sometimes = <T>(arb: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+/** A list parameter's value, from its schema in the spec. */
+const param = <T>(name: string) => validValue(paramSchema(listTasks, name)) as fc.Arbitrary<T>;
+const listQuery: fc.Arbitrary<ListQuery> = fc.record({
+  sort: fc.option(param<string>('sort'), { nil: undefined }),
+  status: sometimes(param<string>('status')),
+  completed: sometimes(param<boolean>('completed')),
+  priority: sometimes(param<string[]>('priority')),
+  tags: sometimes(
+    fc.array(
+      fc.oneof(
+        { weight: 3, arbitrary: pick },
+        validValue(resolveRef<Schema>(paramSchema(listTasks, 'tag').items)) as fc.Arbitrary<string>,
+      ),
+      { minLength: 1, maxLength: 2 },
+    ),
+  ),
+  dueBefore: sometimes(param<string>('due_before')),
+  dueAfter: sometimes(param<string>('due_after')),
+  overdue: sometimes(param<boolean>('overdue')),
+  q: sometimes(fc.oneof({ weight: 3, arbitrary: fc.tuple(pick, pick, pick) }, param<string>('q'))),
+});
+
 const commands = fc.commands<Model, Real, false>(
   [
     createBody.map((body) => new Create(body)),
@@ -427,12 +557,12 @@ const commands = fc.commands<Model, Real, false>(
       .map(([p, body]) => new Complete(p, body)),
     pick.map((p) => new Delete(p)),
     fc.tuple(pick, fc.boolean()).map(([p, upper]) => new Get(p, upper)),
-    fc
-      .tuple(
-        validValue(limitSchema) as fc.Arbitrary<number>,
-        fc.option(validValue(paramSchema(listTasks, 'completed')) as fc.Arbitrary<boolean>, { nil: undefined }),
-      )
-      .map(([limit, completed]) => new List(limit, completed)),
+    // Three times as likely as the others: lists have many parameters to cover.
+    ...[1, 2, 3].map(() =>
+      fc
+        .tuple(validValue(limitSchema) as fc.Arbitrary<number>, listQuery)
+        .map(([limit, query]) => new List(limit, query)),
+    ),
     fc
       .tuple(action, validValue(paramSchema(getTask, 'task_id')) as fc.Arbitrary<string>, updateBody)
       .map(([a, id, body]) => new Unknown(a, id, body)),
