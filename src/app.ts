@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/orm.ts';
 import type { DatabaseAvailability } from './db/availability.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
 import { docsRouter } from './http/docs.ts';
 import { apiHeaders } from './http/security-headers.ts';
 import { jsonBodies, registerOperations, validator } from './http/openapi.ts';
@@ -30,6 +31,8 @@ interface AppDeps {
   verifier: TokenVerifier;
   limiter: RateLimiter;
   readiness: ReadinessCheck;
+  /** When METRICS_PORT is set. */
+  metrics?: Metrics | undefined;
 }
 
 /** Headers a browser client may read from our responses. */
@@ -43,7 +46,16 @@ const EXPOSED_HEADERS = [
   'X-Request-Id',
 ];
 
-export function createApp({ config, db, availability, logger, verifier, limiter, readiness }: AppDeps): Express {
+export function createApp({
+  config,
+  db,
+  availability,
+  logger,
+  verifier,
+  limiter,
+  readiness,
+  metrics,
+}: AppDeps): Express {
   const spec = loadSpec();
   const app = express();
   app.disable('x-powered-by');
@@ -53,6 +65,7 @@ export function createApp({ config, db, availability, logger, verifier, limiter,
   app.set('trust proxy', config.trustProxy);
 
   app.use(requestLog(logger));
+  if (metrics) app.use(metrics.requests);
   // CORS first: a preflight must be answered before the validator, which knows no OPTIONS.
   if (config.corsOrigins.length > 0) {
     app.use(
@@ -73,7 +86,7 @@ export function createApp({ config, db, availability, logger, verifier, limiter,
   // No RequestContext per request: repositories send SQL and map rows, they never use an identity map.
   const handlers = { ...taskHandlers(new TaskRepository(db.em, availability)), ...healthHandlers(readiness) };
   registerOperations(app, spec, handlers, {
-    secured: admission({ verifier, limiter, rateLimit: config.rateLimit }),
+    secured: admission({ verifier, limiter, rateLimit: config.rateLimit, metrics }),
   });
   app.use(notFoundHandler);
   app.use(problemHandler());

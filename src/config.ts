@@ -64,6 +64,16 @@ export interface Config {
   logLevel: LogLevel;
   /** Validate every response against the spec; a response that breaks the contract becomes a 500. */
   validateResponses: boolean;
+  /** Where Prometheus metrics are served (a listener of their own, on HOST); undefined: no metrics. */
+  metricsPort: number | undefined;
+  shutdown: ShutdownConfig;
+}
+
+export interface ShutdownConfig {
+  /** After SIGTERM: seconds of answering "not ready" while still serving, so load balancers notice. */
+  delaySeconds: number;
+  /** From SIGTERM: seconds after which the process exits 1, whatever still hangs. */
+  timeoutSeconds: number;
 }
 
 /** One variable (or combination) that is wrong: what was expected, and what arrived (secrets masked). */
@@ -326,6 +336,27 @@ function readTrustProxy(env: Environment): boolean | number | string {
   }
 }
 
+function readMetricsPort(env: Environment, port: number): number | undefined {
+  if (env.text('METRICS_PORT') === undefined) return undefined;
+  const metricsPort = env.integer('METRICS_PORT', 0, 0, 65535);
+  // Never the public port: metrics are for the scraper, not for whoever reaches the API.
+  if (metricsPort !== 0 && metricsPort === port) env.problem('METRICS_PORT', 'a port other than PORT');
+  return metricsPort;
+}
+
+function readShutdown(env: Environment): ShutdownConfig {
+  const delaySeconds = env.integer('SHUTDOWN_DELAY_SECONDS', 5, 0, 3600);
+  const timeoutSeconds = env.integer('SHUTDOWN_TIMEOUT_SECONDS', 15, 1, 3600);
+  if (timeoutSeconds <= delaySeconds) {
+    env.problem(
+      'SHUTDOWN_TIMEOUT_SECONDS',
+      `more seconds than SHUTDOWN_DELAY_SECONDS (${delaySeconds}), or in-flight requests get no time to finish`,
+      String(timeoutSeconds),
+    );
+  }
+  return { delaySeconds, timeoutSeconds };
+}
+
 /** Only what reaching the database needs: for `npm run migrate`, which has no use for auth settings. */
 export function loadDatabaseConfig(vars: Env = process.env): DatabaseConfig {
   const env = new Environment(vars);
@@ -337,9 +368,10 @@ export function loadDatabaseConfig(vars: Env = process.env): DatabaseConfig {
 export function loadConfig(vars: Env = process.env): Config {
   const env = new Environment(vars);
   const database = readDatabase(env);
+  // The replaced service's port, where its front end (on :3000, Next.js's own) looks for the API.
+  const port = env.integer('PORT', 8000, 0, 65535);
   const config: Config = {
-    // The replaced service's port, where its front end (on :3000, Next.js's own) looks for the API.
-    port: env.integer('PORT', 8000, 0, 65535),
+    port,
     host: env.text('HOST'),
     database,
     auth: readAuth(env, database),
@@ -350,6 +382,8 @@ export function loadConfig(vars: Env = process.env): Config {
     workers: readWorkers(env, database),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     validateResponses: env.boolean('VALIDATE_RESPONSES', !env.production),
+    metricsPort: readMetricsPort(env, port),
+    shutdown: readShutdown(env),
   };
   env.check();
   return config;

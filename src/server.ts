@@ -1,7 +1,8 @@
-// Entry point: config → database (migrated) → app → listen; drains and closes on SIGTERM/SIGINT.
+// Entry point: config → database (migrated) → app → listen; on SIGTERM/SIGINT: not ready, a delay, drain, close.
 import cluster from 'node:cluster';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
@@ -9,7 +10,7 @@ import { startWorkers } from './cluster.ts';
 import { loadConfig, loadOrExit, type Config } from './config.ts';
 import { migrateConfigured } from './db/migrate.ts';
 import { DatabaseConnectionError } from './db/connection.ts';
-import { openDatabase, type Database } from './db/orm.ts';
+import { connectionPool, openDatabase, type Database } from './db/orm.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { signingSecret } from './auth/signing-secret.ts';
@@ -18,13 +19,23 @@ import { PostgresRateLimitStore } from './db/rate-limit.store.ts';
 import { DatabaseAvailability } from './db/availability.ts';
 import { ReadinessCheck } from './health/readiness.ts';
 import type { Clock } from './clock.ts';
+import { listeningPort, Metrics, serveMetrics } from './metrics.ts';
+import { loadSpec } from './spec.ts';
 
 export interface RunningServer {
   server: Server;
   url: string;
+  /** Where Prometheus scrapes, when METRICS_PORT is set. */
+  metricsUrl: string | undefined;
   db: Database;
+  /** The start of a graceful shutdown: readiness answers 503 from now on, everything else still serves. */
+  notReady(): void;
+  /** Stops accepting, lets in-flight requests finish (then closes their connections), closes the database. */
   close(): Promise<void>;
 }
+
+const urlFor = (host: string | undefined, port: number) =>
+  `http://${host && host !== '::' && host !== '0.0.0.0' ? host : 'localhost'}:${port}`;
 
 /** Starts the whole service; the tests use this exact function on a random port (and may bring a clock). */
 export async function startServer(
@@ -55,7 +66,10 @@ export async function startServer(
       clock,
     );
     const readiness = new ReadinessCheck(db, logger, clock);
-    const app = createApp({ config, db, availability, logger, verifier, limiter, readiness });
+    const metrics = config.metricsPort === undefined ? undefined : new Metrics(loadSpec().document);
+    const pool = metrics && config.database.kind === 'postgresql' ? await connectionPool(db) : undefined;
+    if (metrics && pool && config.database.kind === 'postgresql') metrics.watchPool(pool, config.database.poolMax);
+    const app = createApp({ config, db, availability, logger, verifier, limiter, readiness, metrics });
     // No HOST: every interface, IPv6 and IPv4 alike, as Node chooses.
     const server = config.host ? app.listen(config.port, config.host) : app.listen(config.port);
     await new Promise<void>((resolve, reject) => {
@@ -63,19 +77,42 @@ export async function startServer(
       server.once('error', reject);
     });
     const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host && config.host !== '::' && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`;
+    const metricsServer =
+      metrics && config.metricsPort !== undefined
+        ? await serveMetrics(metrics, config.metricsPort, config.host).catch(async (err: unknown) => {
+            await new Promise((resolve) => server.close(resolve));
+            throw err;
+          })
+        : undefined;
+    // Responses not yet begun when draining starts tell keep-alive clients to go (Connection: close),
+    // so the connection closes once they are sent and the drain ends without resetting anyone.
+    const inFlight = new Set<ServerResponse>();
+    let draining = false;
+    const closeAfterAnswer = (res: ServerResponse) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    };
+    server.on('request', (_req, res: ServerResponse) => {
+      if (draining) closeAfterAnswer(res);
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+    });
     return {
       server,
-      url,
+      url: urlFor(config.host, port),
+      metricsUrl: metricsServer ? urlFor(config.host, listeningPort(metricsServer)) : undefined,
       db,
+      notReady: () => readiness.shuttingDown(),
       async close() {
         // Probes arriving on open connections while in-flight requests finish hear "not ready".
         readiness.shuttingDown();
+        draining = true;
+        inFlight.forEach(closeAfterAnswer);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
         });
         limiter.stop();
+        await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
         await db.close();
       },
     };
@@ -118,16 +155,27 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    // In-flight requests finish; a hung one does not keep the process alive forever.
-    setTimeout(() => process.exit(1), 10_000).unref();
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    const { delaySeconds, timeoutSeconds } = config.shutdown;
+    logger.info({ signal, delaySeconds, timeoutSeconds }, `shutting down: not ready, draining in ${delaySeconds} s`);
+    // Whatever hangs (a request, the database), the process is gone within the limit.
+    setTimeout(() => {
+      logger.error({ timeoutSeconds }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, timeoutSeconds * 1000).unref();
+    // Load balancers take a few probes to notice "not ready"; until then they still send requests here.
+    running.notReady();
+    sleep(delaySeconds * 1000)
+      .then(() => running.close())
+      .then(
+        () => {
+          logger.info('shut down');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -30,6 +30,8 @@ describe('configuration', () => {
       workers: 1,
       logLevel: 'info',
       validateResponses: true,
+      metricsPort: undefined,
+      shutdown: { delaySeconds: 5, timeoutSeconds: 15 },
     });
   });
 
@@ -101,6 +103,15 @@ describe('configuration', () => {
       origins({ NODE_ENV: 'production', ALLOW_EMBEDDED_DATABASE: 'true', BETTER_AUTH_SECRET: SECRET }),
       [],
     );
+  });
+
+  test('metrics get a port of their own; shutdown waits and gives up as configured', () => {
+    const config = loadConfig({ METRICS_PORT: '9091', SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '30' });
+    assert.deepEqual(
+      { metricsPort: config.metricsPort, shutdown: config.shutdown },
+      { metricsPort: 9091, shutdown: { delaySeconds: 0, timeoutSeconds: 30 } },
+    );
+    assert.equal(loadConfig({ METRICS_PORT: '0', PORT: '0' }).metricsPort, 0, 'both may pick a free port');
   });
 
   /** The problems loadConfig reports for an environment (none: it loads). */
@@ -187,6 +198,22 @@ describe('configuration', () => {
           variable: 'WEB_CONCURRENCY',
           expected: '1 with the embedded database (set DATABASE_URL for more)',
           received: '"2"',
+        },
+      ],
+      [
+        { METRICS_PORT: '9091x' },
+        { variable: 'METRICS_PORT', expected: 'an integer from 0 to 65535', received: '"9091x"' },
+      ],
+      [
+        { PORT: '8080', METRICS_PORT: '8080' },
+        { variable: 'METRICS_PORT', expected: 'a port other than PORT', received: '"8080"' },
+      ],
+      [
+        { SHUTDOWN_DELAY_SECONDS: '10', SHUTDOWN_TIMEOUT_SECONDS: '10' },
+        {
+          variable: 'SHUTDOWN_TIMEOUT_SECONDS',
+          expected: 'more seconds than SHUTDOWN_DELAY_SECONDS (10), or in-flight requests get no time to finish',
+          received: '"10"',
         },
       ],
     ];

@@ -8,6 +8,7 @@ import {
   type SqlMikroORM,
   type Options,
 } from '@mikro-orm/postgresql';
+import type { Pool } from 'pg';
 import { MikroORM as PgliteMikroORM } from '@mikro-orm/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Migrator } from '@mikro-orm/migrations';
@@ -115,4 +116,13 @@ async function waitForServer(db: Database, connection: PgConnectionOptions, time
       await sleep(Math.min(250 * 2 ** attempt, 2_000, timeoutSeconds * 1000 - waited));
     }
   }
+}
+
+/**
+ * The `pg` pool behind MikroORM's PostgreSQL driver (its connection's getNativeClient()), for the
+ * pool gauges. Embedded PGlite has none: one in-process connection, nothing to fill up.
+ */
+export async function connectionPool(db: Database): Promise<Pool | undefined> {
+  const connection = db.em.getConnection();
+  return connection instanceof PostgreSqlConnection ? connection.getNativeClient() : undefined;
 }

@@ -2,6 +2,7 @@
 // for that user (or for the client address when there is no valid token), then ownership of the path.
 import type { RequestHandler } from 'express';
 import type { RateLimitConfig } from '../config.ts';
+import type { Metrics } from '../metrics.ts';
 import { InvalidTokenError, type Principal, type TokenVerifier } from '../auth/token-verifier.ts';
 import { ProblemError } from './problem.ts';
 import { rateLimitHeaders, type RateLimiter, type RateLimitPolicy } from './rate-limit.ts';
@@ -10,6 +11,7 @@ interface AdmissionDeps {
   verifier: TokenVerifier;
   limiter: RateLimiter;
   rateLimit: RateLimitConfig;
+  metrics?: Pick<Metrics, 'rateLimitRefused'> | undefined;
 }
 
 /** What a handler may rely on once a request is admitted. */
@@ -27,7 +29,12 @@ function unauthorized(detail: string, tokenSent: boolean): ProblemError {
   return new ProblemError(401, detail, { headers: { 'WWW-Authenticate': challenge } });
 }
 
-export function admission({ verifier, limiter, rateLimit }: AdmissionDeps): RequestHandler<{ user_id?: string }> {
+export function admission({
+  verifier,
+  limiter,
+  rateLimit,
+  metrics,
+}: AdmissionDeps): RequestHandler<{ user_id?: string }> {
   const perUser: RateLimitPolicy = {
     name: 'per-user',
     quota: rateLimit.perUser,
@@ -59,6 +66,7 @@ export function admission({ verifier, limiter, rateLimit }: AdmissionDeps): Requ
       const decision = await limiter.consume(principal ? principal.userId : (req.ip ?? 'unknown'), policy);
       res.set(rateLimitHeaders(policy, decision));
       if (!decision.allowed) {
+        metrics?.rateLimitRefused(policy.name);
         throw new ProblemError(
           429,
           `Too many requests: ${policy.quota} per ${policy.windowSeconds} s ${principal ? 'for each user' : 'for each client without a valid token'}; retry in ${decision.resetSeconds} s.`,

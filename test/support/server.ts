@@ -136,22 +136,38 @@ export async function startServerWithOwnDatabase(
     const api = await startTestServer({ database }, { env, clock, logger });
     return { ...api, database, loseDatabase: () => api.db.close(true) };
   }
+  const own = await createPostgresDatabase(serverUrl);
+  const { database } = own;
+  const api = await startTestServer({ database }, { env, clock, logger });
+  return {
+    ...api,
+    database,
+    loseDatabase: () => own.drop(),
+    close: async () => {
+      await api.close().catch(() => {});
+      await own.dispose();
+    },
+  };
+}
+
+/** A throw-away database on the PostgreSQL server at `serverUrl`: `drop` takes it away, `dispose` too and cleans up. */
+export async function createPostgresDatabase(serverUrl: string): Promise<{
+  database: Extract<Config['database'], { kind: 'postgresql' }>;
+  drop(): Promise<void>;
+  dispose(): Promise<void>;
+}> {
   const name = `tasks_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = await openDatabase({ kind: 'postgresql', url: serverUrl, poolMax: 2 });
   await admin.em.getConnection().execute(`create database "${name}"`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const database = { kind: 'postgresql' as const, url: url.toString(), poolMax: 2 };
-  const api = await startTestServer({ database }, { env, clock, logger });
-  const drop = () => admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
+  const drop = async () => {
+    await admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
+  };
   return {
-    ...api,
-    database,
-    loseDatabase: async () => {
-      await drop();
-    },
-    close: async () => {
-      await api.close().catch(() => {});
+    database: { kind: 'postgresql' as const, url: url.toString(), poolMax: 2 },
+    drop,
+    async dispose() {
       await drop();
       await admin.close();
     },
