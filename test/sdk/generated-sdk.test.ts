@@ -118,8 +118,8 @@ function typeErrors(rootNames: string[], currentDirectory: string): string {
 // and refuse what it refuses (each @ts-expect-error fails the check if the SDK accepts the line).
 const TYPED_STORY = `
 import { createClient, createConfig } from './sdk/client/index.ts';
-import { createTask, deleteTask, getTask, listTasks, toggleTaskCompletion, updateTask } from './sdk/index.ts';
-import type { DeleteConfirmation, Priority, Problem, Tags, Task, TaskCreate, TaskList, TaskUpdate } from './sdk/index.ts';
+import { createTask, deleteTask, getTask, getTaskSummary, listTasks, toggleTaskCompletion, updateTask } from './sdk/index.ts';
+import type { DeleteConfirmation, Priority, Problem, Tags, Task, TaskCreate, TaskList, TaskSummary, TaskUpdate } from './sdk/index.ts';
 
 export async function story(baseUrl: string, userId: string, token: () => string | undefined): Promise<Task> {
   const client = createClient(createConfig({ baseUrl, auth: () => token() }));
@@ -131,6 +131,14 @@ export async function story(baseUrl: string, userId: string, token: () => string
   const taskPath = { ...path, task_id: task.id };
   const page: TaskList = (await listTasks({ client, path, query: { limit: 10, completed: false }, throwOnError: true })).data;
   const first: Task | undefined = page[0];
+  const urgent: TaskList = (await listTasks({ client, path, query: { priority: ['high'], tag: ['work'], sort: '-due_at', q: 'milk' }, throwOnError: true })).data;
+  const counts: TaskSummary = (await getTaskSummary({ client, path, query: { tz: 'Europe/Paris' }, throwOnError: true })).data;
+  const dueToday: number = counts.due_today;
+  void [urgent, dueToday];
+  // @ts-expect-error sort names a field the list can be sorted by
+  await listTasks({ client, path, query: { sort: 'due' } });
+  // @ts-expect-error priority filters take a list, even of one
+  await listTasks({ client, path, query: { priority: 'high' } });
   if (first?.id !== task.id) throw new Error('the new task comes first');
   const fetched = await getTask({ client, path: taskPath });
   if (fetched.error) {
@@ -187,6 +195,7 @@ type SdkCall = (options: {
 interface GeneratedSdk {
   createTask: SdkCall;
   listTasks: SdkCall;
+  getTaskSummary: SdkCall;
   getTask: SdkCall;
   updateTask: SdkCall;
   toggleTaskCompletion: SdkCall;
@@ -273,7 +282,7 @@ describe('SDK generated from the contract', () => {
     assert.equal(typeErrors([...sdkFiles, story], dir), '');
   });
 
-  test('a whole story through the SDK: create → list → get → update → toggle → delete → get answers 404', async () => {
+  test('a whole story through the SDK: create → list (filtered, sorted) → summary → get → update → toggle → delete → get answers 404', async () => {
     // Node 24 runs the generated TypeScript as is: it is erasable-only (checked above) and imports
     // with .ts extensions.
     const sdk = (await import(pathToFileURL(join(sdkDir, 'index.ts')).href)) as GeneratedSdk;
@@ -346,6 +355,22 @@ describe('SDK generated from the contract', () => {
     assert.equal(open.request.url, `${api.url}/api/${userId}/tasks?completed=false&limit=10`);
     const done = await sdk.listTasks({ path, query: { completed: true } });
     assert.deepEqual(outcome(done), { status: 200, data: [], error: undefined });
+    // Array parameters go out in the explode form the spec names (the parameter repeated).
+    const filtered = await sdk.listTasks({
+      path,
+      query: { priority: ['high', 'low'], tag: ['ERRANDS'], q: 'MILK', sort: '-due_at' },
+    });
+    assert.deepEqual(outcome(filtered), { status: 200, data: [task], error: undefined });
+    assert.equal(
+      filtered.request.url,
+      `${api.url}/api/${userId}/tasks?priority=high&priority=low&tag=ERRANDS&q=MILK&sort=-due_at`,
+    );
+    const summary = await sdk.getTaskSummary({ path, query: { tz: 'Europe/Paris' } });
+    assert.deepEqual(outcome(summary), {
+      status: 200,
+      data: { total: 1, pending: 1, completed: 0, overdue: 0, due_today: 0 },
+      error: undefined,
+    });
 
     const fetched = await sdk.getTask({ path: taskPath });
     assert.deepEqual(outcome(fetched), { status: 200, data: task, error: undefined });
@@ -394,7 +419,7 @@ describe('SDK generated from the contract', () => {
 
     assert.deepEqual(violations, [], 'a response broke the contract');
     // The SDK asked for the bearer token on every call, as the spec's security says.
-    assert.equal(calls, 8);
+    assert.equal(calls, 10);
     assert.deepEqual(authAskedFor, specDeclaresSecurity ? Array(calls).fill({ scheme: 'bearer', type: 'http' }) : []);
   });
 });
