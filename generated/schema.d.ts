@@ -67,7 +67,9 @@ export interface paths {
         };
         /**
          * Get a task
-         * @description Returns one of the user's tasks.
+         * @description Returns one of the user's tasks, with its `ETag`. With `If-None-Match`
+         *     naming the current `ETag`, answers 304 without a body instead: the
+         *     copy the client holds is current.
          */
         get: operations["getTask"];
         /**
@@ -75,6 +77,8 @@ export interface paths {
          * @description Changes only the fields that are present; `description: null` clears
          *     the description. `updated_at` is refreshed even when nothing else
          *     changes (an empty object is accepted), as the replaced service did.
+         *     With `If-Match`, the change is made only if the task's `ETag` is still
+         *     one of those sent; otherwise 412 and nothing changes.
          */
         put: operations["updateTask"];
         post?: never;
@@ -82,6 +86,8 @@ export interface paths {
          * Delete a task
          * @description Deletes the task. Answers 200 with a confirmation body (not 204) so that
          *     clients of the replaced service, which read that body, keep working.
+         *     With `If-Match`, the task is deleted only if its `ETag` is still one of
+         *     those sent; otherwise 412 and it stays.
          */
         delete: operations["deleteTask"];
         options?: never;
@@ -110,6 +116,8 @@ export interface paths {
          *     flips `completed` (false → true, true → false) atomically and
          *     refreshes `updated_at`, as the replaced service did; a toggle is not
          *     idempotent. Completing stamps `completed_at`, reopening clears it.
+         *     With `If-Match`, the call changes the task only if its `ETag` is still
+         *     one of those sent; otherwise 412 and nothing changes.
          */
         patch: operations["toggleTaskCompletion"];
         trace?: never;
@@ -169,6 +177,11 @@ export interface components {
          * @example user_2f9a
          */
         UserId: string;
+        /**
+         * @description `*`, or a comma-separated list of entity tags such as `"3"` or `W/"3"`.
+         * @example "3"
+         */
+        EntityTags: string;
         /**
          * @description 1–200 characters, not only white space (no NUL, no lone surrogate).
          *     Surrounding white space is removed before the title is stored; the
@@ -264,6 +277,14 @@ export interface components {
              * @example 2026-11-25T12:34:41.381Z
              */
             updated_at: string;
+            /**
+             * Format: int32
+             * @description 1 when the task is created, one more on every change. The task's
+             *     `ETag` is this number in quotes (`"3"`); send it back in `If-Match`
+             *     to change the task only if nobody changed it since.
+             * @example 1
+             */
+            version: number;
         };
         /** @description A page of tasks, in the order the query asked for. */
         TaskList: components["schemas"]["Task"][];
@@ -481,6 +502,43 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The task has not changed since the `ETag` sent in `If-None-Match`; no body. */
+        NotModified: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                ETag: components["headers"]["ETag"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /**
+         * @description The task changed since the `ETag` sent in `If-Match` (someone else wrote
+         *     it); nothing was changed. `ETag` is the task's current one: read the
+         *     task again, and retry with it if the change still makes sense.
+         */
+        PreconditionFailed: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                ETag: components["headers"]["ETag"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Precondition Failed",
+                 *       "status": 412,
+                 *       "detail": "The task has changed since the ETag sent in If-Match; nothing was changed.",
+                 *       "instance": "/api/user_2f9a/tasks/0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request does not match the contract; every failing field is listed. */
         ValidationFailed: {
             headers: {
@@ -639,6 +697,20 @@ export interface components {
          */
         TaskId: string;
         /**
+         * @description Make the change only if the task's current `ETag` is one of these
+         *     (strong comparison, RFC 9110), else answer 412 and change nothing.
+         *     `*` matches any existing task. Without it the change is unconditional.
+         * @example "3"
+         */
+        IfMatch: components["schemas"]["EntityTags"];
+        /**
+         * @description Answer 304 Not Modified, without a body, when the task's current
+         *     `ETag` is one of these (weak comparison, so `W/"3"` matches `"3"`);
+         *     `*` matches any existing task.
+         * @example "3"
+         */
+        IfNoneMatch: components["schemas"]["EntityTags"];
+        /**
          * @description The most tasks to return in one page.
          * @example 50
          */
@@ -749,6 +821,13 @@ export interface components {
          * @example 42
          */
         RetryAfter: number;
+        /**
+         * @description The task's entity tag (RFC 9110), strong: its `version` in quotes. Send
+         *     it in `If-Match` to change the task only if nobody changed it since, or
+         *     in `If-None-Match` to read it only if it changed.
+         * @example "3"
+         */
+        ETag: string;
         /**
          * @description The bearer challenge (RFC 6750), with `error="invalid_token"` when a token was sent.
          * @example Bearer realm="tasks-api", error="invalid_token", error_description="The token has expired."
@@ -906,6 +985,7 @@ export interface operations {
                      * @example /api/user_2f9a/tasks/0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
                      */
                     Location: string;
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -970,7 +1050,15 @@ export interface operations {
     getTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Answer 304 Not Modified, without a body, when the task's current
+                 *     `ETag` is one of these (weak comparison, so `W/"3"` matches `"3"`);
+                 *     `*` matches any existing task.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description The user whose tasks these are: 1–255 characters, ASCII letters,
@@ -994,12 +1082,14 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
@@ -1012,7 +1102,15 @@ export interface operations {
     updateTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Make the change only if the task's current `ETag` is one of these
+                 *     (strong comparison, RFC 9110), else answer 412 and change nothing.
+                 *     `*` matches any existing task. Without it the change is unconditional.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The user whose tasks these are: 1–255 characters, ASCII letters,
@@ -1040,6 +1138,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1050,6 +1149,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -1061,7 +1161,15 @@ export interface operations {
     deleteTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Make the change only if the task's current `ETag` is one of these
+                 *     (strong comparison, RFC 9110), else answer 412 and change nothing.
+                 *     `*` matches any existing task. Without it the change is unconditional.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The user whose tasks these are: 1–255 characters, ASCII letters,
@@ -1094,6 +1202,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -1103,7 +1212,15 @@ export interface operations {
     toggleTaskCompletion: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Make the change only if the task's current `ETag` is one of these
+                 *     (strong comparison, RFC 9110), else answer 412 and change nothing.
+                 *     `*` matches any existing task. Without it the change is unconditional.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
                  * @description The user whose tasks these are: 1–255 characters, ASCII letters,
@@ -1131,6 +1248,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1141,6 +1259,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];

@@ -37,6 +37,7 @@ interface AppDeps {
 
 /** Headers a browser client may read from our responses. */
 const EXPOSED_HEADERS = [
+  'ETag',
   'Location',
   'Link',
   'RateLimit',
@@ -45,6 +46,8 @@ const EXPOSED_HEADERS = [
   'WWW-Authenticate',
   'X-Request-Id',
 ];
+/** Request headers a browser client may send (beyond the CORS-safelisted ones). */
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match'];
 
 export function createApp({
   config,
@@ -59,7 +62,8 @@ export function createApp({
   const spec = loadSpec();
   const app = express();
   app.disable('x-powered-by');
-  // Validators for caching come with the ETag design; a body hash on every response is not one.
+  // Tasks carry their own ETag (their version, src/http/entity-tags.ts); a body hash on every other
+  // response would cost a hash and validate nothing a client needs.
   app.set('etag', false);
   // Decides req.ip, which keys the rate limit of requests without a valid token.
   app.set('trust proxy', config.trustProxy);
@@ -71,7 +75,7 @@ export function createApp({
     app.use(
       cors({
         origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
-        allowedHeaders: ['Authorization', 'Content-Type'],
+        allowedHeaders: ALLOWED_HEADERS,
         exposedHeaders: EXPOSED_HEADERS,
         maxAge: 600,
       }),

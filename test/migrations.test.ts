@@ -122,6 +122,8 @@ describe('migrations', () => {
             completed_at: '2026-11-22T17:45:12.345Z',
             created_at: '2026-11-21T09:30:00.000Z',
             updated_at: '2026-11-22T17:45:12.345Z',
+            // Rows from before versions start at 1, as a new task does.
+            version: 1,
           },
           {
             id: '0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f',
@@ -135,6 +137,7 @@ describe('migrations', () => {
             completed_at: null,
             created_at: '2026-11-20T10:00:00.000Z',
             updated_at: '2026-11-20T10:00:00.000Z',
+            version: 1,
           },
         ]);
       } finally {

@@ -8,9 +8,11 @@ import {
   ConflictingFiltersError,
   CursorQueryMismatchError,
   InvalidCursorError,
+  TaskChangedError,
   TaskNotFoundError,
   UnknownTimeZoneError,
 } from '../tasks/task.errors.ts';
+import { etagOf } from './entity-tags.ts';
 
 type Problem = components['schemas']['Problem'];
 type FieldError = components['schemas']['FieldError'];
@@ -182,6 +184,11 @@ function toProblem(err: unknown, contentType: string | undefined): ProblemError 
   if (err instanceof ProblemError) return err;
   // Domain errors: the one place they meet HTTP.
   if (err instanceof TaskNotFoundError) return new ProblemError(404, err.message);
+  if (err instanceof TaskChangedError) {
+    return new ProblemError(412, 'The task has changed since the ETag sent in If-Match; nothing was changed.', {
+      headers: { ETag: etagOf(err.currentVersion) },
+    });
+  }
   if (err instanceof InvalidCursorError || err instanceof CursorQueryMismatchError)
     return validationProblem([{ path: '/query/cursor', message: err.message }]);
   if (err instanceof ConflictingFiltersError)

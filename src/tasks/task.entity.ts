@@ -22,6 +22,9 @@ export const TaskSchema = defineEntity({
     // The database clock sets both, so every instance of the service agrees on "now".
     createdAt: p.datetime(3).defaultRaw('now()'),
     updatedAt: p.datetime(3).defaultRaw('now()'),
+    // 1 at creation, one more on every write: the task's ETag, and what If-Match compares in the
+    // write's own WHERE clause, so two writers can never both pass the same precondition.
+    version: p.integer().default(1),
   },
   // The spec's bounds and the completion invariant, kept by the database too.
   checks: [

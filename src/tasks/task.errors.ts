@@ -42,3 +42,14 @@ export class UnknownTimeZoneError extends Error {
     super('is not a time zone this service knows (an IANA name such as Europe/Paris)');
   }
 }
+
+/** The task is no longer at a version the write was conditional on (If-Match); nothing was written. */
+export class TaskChangedError extends Error {
+  override name = 'TaskChangedError';
+  /** The version the task is at now, so the client can be told where it stands. */
+  readonly currentVersion: number;
+  constructor(currentVersion: number) {
+    super('The task has changed since the version the write expected');
+    this.currentVersion = currentVersion;
+  }
+}

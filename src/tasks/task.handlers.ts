@@ -1,5 +1,6 @@
 // Thin handlers, one per operationId: the validator has already enforced the contract, so a
 // handler only maps the request to a repository call and the result to a response.
+import { etagOf, ifMatchVersions, ifNoneMatchHits } from '../http/entity-tags.ts';
 import type { OperationHandlers } from '../http/typed-handler.ts';
 import { decodeCursor, encodeCursor, nextPageUrl } from './task.cursor.ts';
 import { TaskNotFoundError } from './task.errors.ts';
@@ -22,6 +23,7 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
       res
         .status(201)
         .location(`/api/${encodeURIComponent(task.userId)}/tasks/${task.id}`)
+        .set('ETag', etagOf(task.version))
         .json(toApiTask(task));
     },
 
@@ -50,25 +52,33 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
     getTask: async (req, res) => {
       const task = await tasks.getTask(req.params.user_id, req.params.task_id);
       if (!task) throw new TaskNotFoundError();
-      res.json(toApiTask(task));
+      res.set('ETag', etagOf(task.version));
+      // The client's copy is current: say so, without sending it again.
+      if (ifNoneMatchHits(req.get('if-none-match'), task.version)) res.status(304).end();
+      else res.json(toApiTask(task));
     },
 
     updateTask: async (req, res) => {
-      const task = await tasks.updateTask(req.params.user_id, req.params.task_id, toTaskChanges(req.body));
+      const { user_id, task_id } = req.params;
+      const expected = ifMatchVersions(req.get('if-match'));
+      const task = await tasks.updateTask(user_id, task_id, toTaskChanges(req.body), expected);
       if (!task) throw new TaskNotFoundError();
-      res.json(toApiTask(task));
+      res.set('ETag', etagOf(task.version)).json(toApiTask(task));
     },
 
     deleteTask: async (req, res) => {
-      if (!(await tasks.deleteTask(req.params.user_id, req.params.task_id))) throw new TaskNotFoundError();
+      const expected = ifMatchVersions(req.get('if-match'));
+      if (!(await tasks.deleteTask(req.params.user_id, req.params.task_id, expected))) throw new TaskNotFoundError();
       res.json({ message: 'Task deleted successfully' });
     },
 
     toggleTaskCompletion: async (req, res) => {
       // No body (the seed clients' call) or {} toggles; {"completed": …} sets.
-      const task = await tasks.setTaskCompletion(req.params.user_id, req.params.task_id, req.body?.completed);
+      const { user_id, task_id } = req.params;
+      const expected = ifMatchVersions(req.get('if-match'));
+      const task = await tasks.setTaskCompletion(user_id, task_id, req.body?.completed, expected);
       if (!task) throw new TaskNotFoundError();
-      res.json(toApiTask(task));
+      res.set('ETag', etagOf(task.version)).json(toApiTask(task));
     },
   };
 }

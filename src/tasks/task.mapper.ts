@@ -37,6 +37,7 @@ export function toApiTask(task: Task): ApiTask {
     completed_at: task.completedAt?.toISOString() ?? null,
     created_at: task.createdAt.toISOString(),
     updated_at: task.updatedAt.toISOString(),
+    version: task.version,
   };
 }
 

@@ -7,6 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DatabaseAvailability } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
+import { TaskChangedError } from './task.errors.ts';
 import { sortValue, type TaskFilter, type TaskSort } from './task.query.ts';
 import * as sql from './task.sql.ts';
 
@@ -106,17 +107,49 @@ export class TaskRepository {
     return (await this.#tasks(sql.selectTask(userId, taskId), { retryable: true }))[0];
   }
 
-  async updateTask(userId: string, taskId: string, changes: TaskChanges): Promise<Task | undefined> {
-    return (await this.#tasks(sql.updateTask(userId, taskId, changes)))[0];
+  // The writes below take `expected`: the versions the task may be at for the write to happen
+  // (If-Match), or undefined for an unconditional write. A task at another version is a
+  // TaskChangedError, and nothing is written.
+
+  async updateTask(
+    userId: string,
+    taskId: string,
+    changes: TaskChanges,
+    expected?: readonly number[],
+  ): Promise<Task | undefined> {
+    return this.#conditional(sql.updateTask(userId, taskId, changes, expected), userId, taskId, expected);
   }
 
   /** `completed` sets that state (idempotent); `undefined` flips it. */
-  async setTaskCompletion(userId: string, taskId: string, completed: boolean | undefined): Promise<Task | undefined> {
-    return (await this.#tasks(sql.setTaskCompletion(userId, taskId, completed)))[0];
+  async setTaskCompletion(
+    userId: string,
+    taskId: string,
+    completed: boolean | undefined,
+    expected?: readonly number[],
+  ): Promise<Task | undefined> {
+    return this.#conditional(sql.setTaskCompletion(userId, taskId, completed, expected), userId, taskId, expected);
   }
 
   /** True when a task was deleted. */
-  async deleteTask(userId: string, taskId: string): Promise<boolean> {
-    return (await this.#tasks(sql.deleteTask(userId, taskId))).length > 0;
+  async deleteTask(userId: string, taskId: string, expected?: readonly number[]): Promise<boolean> {
+    return (await this.#conditional(sql.deleteTask(userId, taskId, expected), userId, taskId, expected)) !== undefined;
+  }
+
+  /**
+   * Runs a write that the database made conditional on `expected` (one statement, so the check and
+   * the write cannot be split by another writer). When it matched nothing, a lookup tells a task
+   * at another version (TaskChangedError) from no task at all (undefined: not found).
+   */
+  async #conditional(
+    statement: sql.Statement,
+    userId: string,
+    taskId: string,
+    expected: readonly number[] | undefined,
+  ): Promise<Task | undefined> {
+    const [task] = await this.#tasks(statement);
+    if (task || expected === undefined) return task;
+    const current = await this.getTask(userId, taskId);
+    if (current) throw new TaskChangedError(current.version);
+    return undefined;
   }
 }

@@ -13,6 +13,17 @@ export interface Statement {
 // would read as NULL.
 const tagArray = (tags: readonly string[]) => ({ sql: 'array[?]::varchar(32)[]', params: [tags] });
 
+/**
+ * Narrows a write to the versions the client named (If-Match), in the write's own WHERE clause: of
+ * two concurrent writers naming the same version, the second finds the row moved on and matches
+ * nothing. `undefined` is an unconditional write.
+ */
+function atVersion(expected: readonly number[] | undefined): Statement {
+  if (expected === undefined) return { sql: '', params: [] };
+  if (expected.length === 0) return { sql: ' and false', params: [] };
+  return { sql: ' and version = any(array[?]::int[])', params: [expected] };
+}
+
 export function insertTask(id: string, userId: string, task: NewTask): Statement {
   const tags = tagArray(task.tags);
   return {
@@ -41,7 +52,12 @@ export function selectTask(userId: string, taskId: string): Statement {
  * A partial update: only the fields present change, and `updated_at` always moves. Completing an
  * open task stamps `completed_at`; completing a completed one keeps its stamp; reopening clears it.
  */
-export function updateTask(userId: string, taskId: string, changes: TaskChanges): Statement {
+export function updateTask(
+  userId: string,
+  taskId: string,
+  changes: TaskChanges,
+  expected?: readonly number[],
+): Statement {
   const sets: string[] = [];
   const params: unknown[] = [];
   const set = (sql: string, ...values: unknown[]) => {
@@ -61,9 +77,11 @@ export function updateTask(userId: string, taskId: string, changes: TaskChanges)
   }
   if (changes.dueAt !== undefined) set('due_at = ?', changes.dueAt);
   set('updated_at = now()');
+  set('version = version + 1');
+  const condition = atVersion(expected);
   return {
-    sql: `update task set ${sets.join(', ')} where id = ? and user_id = ? returning *`,
-    params: [...params, taskId, userId],
+    sql: `update task set ${sets.join(', ')} where id = ? and user_id = ?${condition.sql} returning *`,
+    params: [...params, taskId, userId, ...condition.params],
   };
 }
 
@@ -72,13 +90,20 @@ export function updateTask(userId: string, taskId: string, changes: TaskChanges)
  * toggles never lose one. Setting the state a task already has changes nothing visible: updated_at
  * stays, so the call is idempotent. Becoming completed stamps `completed_at`; reopening clears it.
  */
-export function setTaskCompletion(userId: string, taskId: string, completed: boolean | undefined): Statement {
+export function setTaskCompletion(
+  userId: string,
+  taskId: string,
+  completed: boolean | undefined,
+  expected?: readonly number[],
+): Statement {
+  const condition = atVersion(expected);
   if (completed === undefined) {
     return {
       sql: `update task
-        set completed = not completed, completed_at = case when completed then null else now() end, updated_at = now()
-        where id = ? and user_id = ? returning *`,
-      params: [taskId, userId],
+        set completed = not completed, completed_at = case when completed then null else now() end,
+          updated_at = now(), version = version + 1
+        where id = ? and user_id = ?${condition.sql} returning *`,
+      params: [taskId, userId, ...condition.params],
     };
   }
   // One UPDATE whatever the current state (the right-hand sides read the old row), so it stays a
@@ -86,14 +111,19 @@ export function setTaskCompletion(userId: string, taskId: string, completed: boo
   return {
     sql: `update task
       set completed = ?, completed_at = case when ? then coalesce(completed_at, now()) end,
-        updated_at = case when completed = ? then updated_at else now() end
-      where id = ? and user_id = ? returning *`,
-    params: [completed, completed, completed, taskId, userId],
+        updated_at = case when completed = ? then updated_at else now() end,
+        version = case when completed = ? then version else version + 1 end
+      where id = ? and user_id = ?${condition.sql} returning *`,
+    params: [completed, completed, completed, completed, taskId, userId, ...condition.params],
   };
 }
 
-export function deleteTask(userId: string, taskId: string): Statement {
-  return { sql: 'delete from task where id = ? and user_id = ? returning id', params: [taskId, userId] };
+export function deleteTask(userId: string, taskId: string, expected?: readonly number[]): Statement {
+  const condition = atVersion(expected);
+  return {
+    sql: `delete from task where id = ? and user_id = ?${condition.sql} returning id`,
+    params: [taskId, userId, ...condition.params],
+  };
 }
 
 /** Overdue: due before now and not completed. The list filter and the summary count the same tasks. */

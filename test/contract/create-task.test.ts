@@ -48,7 +48,9 @@ describe('createTask', () => {
       completed_at: null,
       created_at: data.created_at,
       updated_at: data.created_at,
+      version: 1,
     });
+    assert.equal(response.headers.get('etag'), '"1"');
     // The database clock and this one agree to within a generous margin.
     assert.ok(Math.abs(Date.parse(data.created_at) - before) < 60_000);
     assert.equal(response.headers.get('location'), `/api/${userId}/tasks/${data.id}`);

@@ -41,6 +41,7 @@ describe("a seed client's whole session still works", () => {
       'title',
       'updated_at',
       'user_id',
+      'version',
     ]);
     assert.equal(task.title, 'Buy milk');
     assert.equal(task.user_id, user);
@@ -67,6 +68,7 @@ describe("a seed client's whole session still works", () => {
       completed: true,
       completed_at: completed.updated_at,
       updated_at: completed.updated_at,
+      version: 2,
     });
 
     const toggled = await api.raw(`${base}/${task.id}/complete`, { method: 'PATCH' });

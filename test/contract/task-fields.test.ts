@@ -69,6 +69,7 @@ describe('priority, tags, due_at and completed_at', () => {
       completed_at: null,
       created_at: task.created_at,
       updated_at: task.created_at,
+      version: 1,
     });
     assert.deepEqual(await listOf(userId), [task]);
   });
@@ -101,9 +102,10 @@ describe('priority, tags, due_at and completed_at', () => {
       priority: 'medium',
       tags: ['travel', 'family'],
       updated_at: replanned.updated_at,
+      version: 2,
     });
     const cleared = await update(userId, task.id, { tags: [], due_at: null });
-    assert.deepEqual(cleared, { ...replanned, tags: [], due_at: null, updated_at: cleared.updated_at });
+    assert.deepEqual(cleared, { ...replanned, tags: [], due_at: null, updated_at: cleared.updated_at, version: 3 });
   });
 
   test('completed_at is stamped when a task becomes completed by any path, kept while it stays so, cleared on reopening', async () => {
@@ -118,6 +120,7 @@ describe('priority, tags, due_at and completed_at', () => {
       completed: true,
       completed_at: completed.updated_at,
       updated_at: completed.updated_at,
+      version: 2,
     });
     const stillCompleted = await update(userId, task.id, { completed: true, title: 'Buy oat milk' });
     assert.equal(stillCompleted.completed_at, completed.completed_at, 'completing a completed task keeps its stamp');
@@ -128,6 +131,7 @@ describe('priority, tags, due_at and completed_at', () => {
       completed: false,
       completed_at: null,
       updated_at: reopened.updated_at,
+      version: 4,
     });
     const completedByToggle = await toggle(userId, task.id);
     assert.equal(completedByToggle.completed_at, completedByToggle.updated_at, 'toggle to completed');

@@ -77,7 +77,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       });
       assert.equal(response.status, 200);
       assert.ok(data);
-      assert.deepEqual(data, { ...task, title: 'Buy oat milk', updated_at: data.updated_at });
+      assert.deepEqual(data, { ...task, title: 'Buy oat milk', updated_at: data.updated_at, version: 2 });
       assertStampedSince(data.updated_at, sentAt, 'the update refreshes updated_at');
       assert.deepEqual((await get(userId, task.id)).data, data);
     });
@@ -112,7 +112,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const sentAt = Date.now();
       const { data } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', { ...path(userId, task.id), body: {} });
       assert.ok(data);
-      assert.deepEqual(data, { ...task, updated_at: data.updated_at });
+      assert.deepEqual(data, { ...task, updated_at: data.updated_at, version: 2 });
       assertStampedSince(data.updated_at, sentAt, '{} refreshes updated_at');
     });
 
@@ -154,6 +154,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
         '/body/id',
         '/body/updated_at',
         '/body/user_id',
+        '/body/version',
       ]);
     });
 
@@ -181,13 +182,14 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
         completed: true,
         completed_at: once.data.updated_at,
         updated_at: once.data.updated_at,
+        version: 2,
       });
       assertStampedSince(once.data.updated_at, firstSentAt, 'completing refreshes updated_at');
       await passInstant(once.data.updated_at);
       const secondSentAt = Date.now();
       const twice = await toggle();
       assert.ok(twice.data);
-      assert.deepEqual(twice.data, { ...task, updated_at: twice.data.updated_at });
+      assert.deepEqual(twice.data, { ...task, updated_at: twice.data.updated_at, version: 3 });
       assertStampedSince(twice.data.updated_at, secondSentAt, 'reopening refreshes updated_at');
     });
 
@@ -220,6 +222,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
         completed: true,
         completed_at: first.data.updated_at,
         updated_at: first.data.updated_at,
+        version: 2,
       });
       await passInstant(first.data.updated_at); // a refresh would now show
       const again = await complete();
@@ -244,7 +247,7 @@ describe('getTask, updateTask, toggleTaskCompletion, deleteTask', () => {
       const sentAt = Date.now();
       const reopened = await reopen();
       assert.ok(reopened.data);
-      assert.deepEqual(reopened.data, { ...task, updated_at: reopened.data.updated_at });
+      assert.deepEqual(reopened.data, { ...task, updated_at: reopened.data.updated_at, version: 3 });
       assertStampedSince(reopened.data.updated_at, sentAt, 'reopening refreshes updated_at');
     });
 

@@ -3,7 +3,9 @@
 // service and against a plain in-memory list of tasks. After every command the service and the
 // model must agree on every task: every field (priority, tags without case duplicates, due dates in
 // UTC, completed_at stamped and cleared with completion), order (newest first), created_at (never
-// changes) and updated_at (changes only on writes, never goes back).
+// changes), updated_at (changes only on writes, never goes back) and version (1 at creation, one
+// more on every change, sent as the ETag). Writes may carry If-Match with the current ETag, `*`, or
+// a stale one (412, and nothing changes); reads may carry If-None-Match with the current ETag (304).
 // Lists are checked with every filter and sort listTasks has, against the model's own account of
 // them (case folded a code point at a time as PostgreSQL's lower() does, titles in code point order).
 // Bodies, ids, page sizes and list parameters are generated from the spec's schemas.
@@ -64,11 +66,33 @@ function pathOf(op: Operation, values: { user_id: string; task_id?: string }): s
   return op.path.replace(/\{([^}]+)\}/g, (_, name: 'user_id' | 'task_id') => percentEncode(values[name]!));
 }
 
-const jsonInit = (method: string, body: unknown): RequestInit => ({
+const jsonInit = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method,
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
+
+/** What a write's If-Match says of the task's version: nothing, its current ETag, `*`, or an ETag it is not at. */
+type Precondition = 'none' | 'current' | 'any' | 'stale';
+
+function ifMatch(precondition: Precondition, version: number): Record<string, string> {
+  switch (precondition) {
+    case 'none':
+      return {};
+    case 'any':
+      return { 'if-match': '*' };
+    case 'current':
+      return { 'if-match': `"${version}"` };
+    case 'stale':
+      return { 'if-match': `"${version === 1 ? 2 : version - 1}"` };
+  }
+}
+
+/** A write whose If-Match named a version the task is not at: 412 naming the current ETag, nothing changed. */
+async function expectStale(response: Response, before: ModelTask, what: string): Promise<void> {
+  assert.equal(response.status, 412, `${what} → ${await describeResponse(response)}`);
+  assert.equal(response.headers.get('etag'), `"${before.version}"`, `${what}: the 412 does not name the current ETag`);
+}
 
 const modelOf = ({ user_id: _, ...task }: ApiTask): ModelTask => task;
 
@@ -78,9 +102,12 @@ const storedDueAt = (value: unknown) => (typeof value === 'string' ? new Date(va
 /** The task the model expects, for failure messages and comparisons (user_id included). */
 const expectedOf = (task: ModelTask, userId: string): ApiTask => ({ ...task, user_id: userId });
 
+/** The task in a response, which must carry the task's strong ETag: its version in quotes. */
 async function expectTask(response: Response, status: number, what: string): Promise<ApiTask> {
   assert.equal(response.status, status, `${what} → ${await describeResponse(response)}`);
-  return (await response.json()) as ApiTask;
+  const task = (await response.json()) as ApiTask;
+  assert.equal(response.headers.get('etag'), `"${task.version}"`, `${what}: the ETag is not the task's version`);
+  return task;
 }
 
 /** A write stamps updated_at with its own time (sent at `sentAt`, after the last stamp); created_at never changes. */
@@ -194,6 +221,7 @@ class Create implements Command {
       completed_at: completed ? task.created_at : null,
       created_at: task.created_at,
       updated_at: task.created_at,
+      version: 1,
     };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${this.toString()}: the created task is not what was sent`);
     assert.ok(!m.tasks.some((t) => t.id === task.id), `${this.toString()}: the id ${task.id} is already taken`);
@@ -208,9 +236,11 @@ class Create implements Command {
 class Update implements Command {
   readonly pick: number;
   readonly body: Json;
-  constructor(pick: number, body: Json) {
+  readonly precondition: Precondition;
+  constructor(pick: number, body: Json, precondition: Precondition) {
     this.pick = pick;
     this.body = body;
+    this.precondition = precondition;
   }
   check = hasTasks;
   async run(m: Model, r: Real) {
@@ -218,11 +248,16 @@ class Update implements Command {
     const what = `${this.toString()} on ${before.id}`;
     await passInstant(before.updated_at);
     const sentAt = Date.now();
-    const task = await expectTask(
-      await r.send(pathOf(updateTask, { user_id: r.userId, task_id: before.id }), jsonInit('PUT', this.body)),
-      200,
-      what,
+    const response = await r.send(
+      pathOf(updateTask, { user_id: r.userId, task_id: before.id }),
+      jsonInit('PUT', this.body, ifMatch(this.precondition, before.version)),
     );
+    if (this.precondition === 'stale') {
+      await expectStale(response, before, what);
+      await assertAgreement(m, r);
+      return;
+    }
+    const task = await expectTask(response, 200, what);
     const expected: ModelTask = {
       ...before,
       ...('title' in this.body ? { title: storedTitle(this.body.title as string) } : {}),
@@ -238,6 +273,7 @@ class Update implements Command {
       ...('tags' in this.body ? { tags: storedTags(this.body.tags as string[]) } : {}),
       ...('due_at' in this.body ? { due_at: storedDueAt(this.body.due_at) } : {}),
       updated_at: task.updated_at,
+      version: before.version + 1,
     };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: the updated task is not what the model expects`);
     assertTimestamps(task, before, sentAt, what);
@@ -245,7 +281,7 @@ class Update implements Command {
     await assertAgreement(m, r);
   }
   toString() {
-    return `update #${this.pick} ${fc.stringify(this.body)}`;
+    return `update #${this.pick} ${fc.stringify(this.body)} (If-Match: ${this.precondition})`;
   }
 }
 
@@ -253,9 +289,11 @@ class Update implements Command {
 class Complete implements Command {
   readonly pick: number;
   readonly body: Json | undefined;
-  constructor(pick: number, body: Json | undefined) {
+  readonly precondition: Precondition;
+  constructor(pick: number, body: Json | undefined, precondition: Precondition) {
     this.pick = pick;
     this.body = body;
+    this.precondition = precondition;
   }
   check = hasTasks;
   async run(m: Model, r: Real) {
@@ -264,11 +302,17 @@ class Complete implements Command {
     const path = pathOf(toggleTask, { user_id: r.userId, task_id: before.id });
     await passInstant(before.updated_at);
     const sentAt = Date.now();
-    const task = await expectTask(
-      await r.send(path, this.body === undefined ? { method: 'PATCH' } : jsonInit('PATCH', this.body)),
-      200,
-      what,
+    const headers = ifMatch(this.precondition, before.version);
+    const response = await r.send(
+      path,
+      this.body === undefined ? { method: 'PATCH', headers } : jsonInit('PATCH', this.body, headers),
     );
+    if (this.precondition === 'stale') {
+      await expectStale(response, before, what);
+      await assertAgreement(m, r);
+      return;
+    }
+    const task = await expectTask(response, 200, what);
     const wanted = (this.body?.completed as boolean | undefined) ?? !before.completed;
     const expected: ModelTask =
       wanted === before.completed
@@ -278,6 +322,7 @@ class Complete implements Command {
             completed: wanted,
             completed_at: wanted ? task.updated_at : null,
             updated_at: task.updated_at,
+            version: before.version + 1,
           };
     assert.deepEqual(task, expectedOf(expected, r.userId), `${what}: completion is not what the model expects`);
     if (expected !== before) assertTimestamps(task, before, sentAt, what);
@@ -285,20 +330,28 @@ class Complete implements Command {
     await assertAgreement(m, r);
   }
   toString() {
-    return `complete #${this.pick} ${this.body === undefined ? '(no body)' : fc.stringify(this.body)}`;
+    const body = this.body === undefined ? '(no body)' : fc.stringify(this.body);
+    return `complete #${this.pick} ${body} (If-Match: ${this.precondition})`;
   }
 }
 
 class Delete implements Command {
   readonly pick: number;
-  constructor(pick: number) {
+  readonly precondition: Precondition;
+  constructor(pick: number, precondition: Precondition) {
     this.pick = pick;
+    this.precondition = precondition;
   }
   check = hasTasks;
   async run(m: Model, r: Real) {
     const victim = m.tasks[this.pick % m.tasks.length]!;
     const path = pathOf(deleteTask, { user_id: r.userId, task_id: victim.id });
-    const response = await r.send(path, { method: 'DELETE' });
+    const response = await r.send(path, { method: 'DELETE', headers: ifMatch(this.precondition, victim.version) });
+    if (this.precondition === 'stale') {
+      await expectStale(response, victim, `${this.toString()} on ${victim.id}`);
+      await assertAgreement(m, r);
+      return;
+    }
     assert.equal(response.status, 200, `${this.toString()} on ${victim.id} → ${await describeResponse(response)}`);
     m.tasks.splice(m.tasks.indexOf(victim), 1);
     const gone = await r.send(pathOf(getTask, { user_id: r.userId, task_id: victim.id }));
@@ -306,31 +359,37 @@ class Delete implements Command {
     await assertAgreement(m, r);
   }
   toString() {
-    return `delete #${this.pick}`;
+    return `delete #${this.pick} (If-Match: ${this.precondition})`;
   }
 }
 
 class Get implements Command {
   readonly pick: number;
   readonly upperCase: boolean;
-  constructor(pick: number, upperCase: boolean) {
+  /** Send If-None-Match with the ETag the model holds: the copy is current, so 304. */
+  readonly revalidate: boolean;
+  constructor(pick: number, upperCase: boolean, revalidate: boolean) {
     this.pick = pick;
     this.upperCase = upperCase;
+    this.revalidate = revalidate;
   }
   check = hasTasks;
   async run(m: Model, r: Real) {
     const wanted = m.tasks[this.pick % m.tasks.length]!;
     // The spec accepts upper-case hex digits in a task id; the answer still has the stored id.
     const id = this.upperCase ? wanted.id.toUpperCase() : wanted.id;
-    const task = await expectTask(
-      await r.send(pathOf(getTask, { user_id: r.userId, task_id: id })),
-      200,
-      `${this.toString()} (${id})`,
-    );
+    const path = pathOf(getTask, { user_id: r.userId, task_id: id });
+    if (this.revalidate) {
+      const response = await r.send(path, { headers: { 'if-none-match': `"${wanted.version}"` } });
+      assert.equal(response.status, 304, `${this.toString()} (${id}) → ${await describeResponse(response)}`);
+      assert.equal(response.headers.get('etag'), `"${wanted.version}"`, `${this.toString()}: 304 without the ETag`);
+      return;
+    }
+    const task = await expectTask(await r.send(path), 200, `${this.toString()} (${id})`);
     assert.deepEqual(task, expectedOf(wanted, r.userId), `${this.toString()}: the task is not what the model expects`);
   }
   toString() {
-    return `get #${this.pick}${this.upperCase ? ' (upper-case id)' : ''}`;
+    return `get #${this.pick}${this.upperCase ? ' (upper-case id)' : ''}${this.revalidate ? ' (If-None-Match)' : ''}`;
   }
 }
 
@@ -521,6 +580,7 @@ const createBody = validValue(bodySchema(createTask)) as fc.Arbitrary<Json>;
 const updateBody = validValue(bodySchema(updateTask)) as fc.Arbitrary<Json>;
 const action = fc.constantFrom<Action>('get', 'update', 'toggle', 'delete');
 const pick = fc.nat();
+const precondition = fc.constantFrom<Precondition>('none', 'current', 'any', 'stale');
 
 /** Sometimes (one time in four): most queries have one or two filters, so that they find something. */
 const sometimes = <T>(arb: fc.Arbitrary<T>) =>
@@ -551,12 +611,16 @@ const commands = fc.commands<Model, Real, false>(
   [
     createBody.map((body) => new Create(body)),
     createBody.map((body) => new Create(body)),
-    fc.tuple(pick, updateBody).map(([p, body]) => new Update(p, body)),
+    fc.tuple(pick, updateBody, precondition).map(([p, body, pre]) => new Update(p, body, pre)),
     fc
-      .tuple(pick, fc.option(validValue(bodySchema(toggleTask)) as fc.Arbitrary<Json>, { nil: undefined }))
-      .map(([p, body]) => new Complete(p, body)),
-    pick.map((p) => new Delete(p)),
-    fc.tuple(pick, fc.boolean()).map(([p, upper]) => new Get(p, upper)),
+      .tuple(
+        pick,
+        fc.option(validValue(bodySchema(toggleTask)) as fc.Arbitrary<Json>, { nil: undefined }),
+        precondition,
+      )
+      .map(([p, body, pre]) => new Complete(p, body, pre)),
+    fc.tuple(pick, precondition).map(([p, pre]) => new Delete(p, pre)),
+    fc.tuple(pick, fc.boolean(), fc.boolean()).map(([p, upper, revalidate]) => new Get(p, upper, revalidate)),
     // Three times as likely as the others: lists have many parameters to cover.
     ...[1, 2, 3].map(() =>
       fc

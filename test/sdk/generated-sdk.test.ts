@@ -153,6 +153,15 @@ export async function story(baseUrl: string, userId: string, token: () => string
   void [due, doneAt];
   const updated: Task = (await updateTask({ client, path: taskPath, body: change, throwOnError: true })).data;
   const toggled: boolean = (await toggleTaskCompletion({ client, path: taskPath, throwOnError: true })).data.completed;
+  const version: number = updated.version;
+  // Explicit completion, conditional on the version this client last saw.
+  const completed = await toggleTaskCompletion({
+    client,
+    path: taskPath,
+    body: { completed: true },
+    headers: { 'If-Match': '"' + version + '"' },
+  });
+  if (completed.error?.status === 412) throw new Error('someone else changed it first: ' + completed.error.detail);
   const deleted: DeleteConfirmation = (await deleteTask({ client, path: taskPath, throwOnError: true })).data;
   const message: 'Task deleted successfully' = deleted.message;
   void [toggled, message];
@@ -169,6 +178,10 @@ export async function story(baseUrl: string, userId: string, token: () => string
   await updateTask({ client, path: taskPath, body: { completed_at: null } });
   // @ts-expect-error a task's path needs its task_id
   await getTask({ client, path });
+  // @ts-expect-error completion takes only completed
+  await toggleTaskCompletion({ client, path: taskPath, body: { completed: true, title: 'x' } });
+  // @ts-expect-error version is set by the service, never sent
+  await updateTask({ client, path: taskPath, body: { version: 3 } });
   // @ts-expect-error a description is a string or null, never a number
   const wrong: TaskUpdate = { description: 5 };
   // @ts-expect-error a task has no fields beyond the contract's
@@ -191,6 +204,7 @@ type SdkCall = (options: {
   path: Record<string, string>;
   query?: Record<string, unknown>;
   body?: unknown;
+  headers?: Record<string, string>;
 }) => Promise<SdkResult>;
 interface GeneratedSdk {
   createTask: SdkCall;
@@ -344,10 +358,12 @@ describe('SDK generated from the contract', () => {
         completed_at: null,
         created_at: task.created_at,
         updated_at: task.created_at,
+        version: 1,
       },
       error: undefined,
     });
     assert.equal(created.response.headers.get('location'), `/api/${userId}/tasks/${task.id}`);
+    assert.equal(created.response.headers.get('etag'), '"1"');
     const taskPath = { ...path, task_id: task.id };
 
     const open = await sdk.listTasks({ path, query: { completed: false, limit: 10 } });
@@ -381,10 +397,24 @@ describe('SDK generated from the contract', () => {
     const renamed = updated.data as Task;
     assert.deepEqual(outcome(updated), {
       status: 200,
-      data: { ...task, title: 'Buy oat milk', description: null, updated_at: renamed.updated_at },
+      data: { ...task, title: 'Buy oat milk', description: null, updated_at: renamed.updated_at, version: 2 },
       error: undefined,
     });
     assertStampedSince(renamed.updated_at, updateSentAt, 'the update refreshes updated_at');
+
+    // A second device still holding version 1 cannot overwrite the rename.
+    const stale = await sdk.updateTask({ path: taskPath, body: { title: 'Buy milk' }, headers: { 'If-Match': '"1"' } });
+    assert.deepEqual(outcome(stale), {
+      status: 412,
+      data: undefined,
+      error: {
+        type: 'about:blank',
+        title: 'Precondition Failed',
+        status: 412,
+        detail: 'The task has changed since the ETag sent in If-Match; nothing was changed.',
+        instance: `/api/${userId}/tasks/${task.id}`,
+      },
+    });
 
     await passInstant(renamed.updated_at);
     const toggleSentAt = Date.now();
@@ -392,10 +422,24 @@ describe('SDK generated from the contract', () => {
     const completed = toggled.data as Task;
     assert.deepEqual(outcome(toggled), {
       status: 200,
-      data: { ...renamed, completed: true, completed_at: completed.updated_at, updated_at: completed.updated_at },
+      data: {
+        ...renamed,
+        completed: true,
+        completed_at: completed.updated_at,
+        updated_at: completed.updated_at,
+        version: 3,
+      },
       error: undefined,
     });
     assertStampedSince(completed.updated_at, toggleSentAt, 'the toggle refreshes updated_at');
+
+    // Completing a completed task, conditionally on its current version: idempotent, nothing moves.
+    const again = await sdk.toggleTaskCompletion({
+      path: taskPath,
+      body: { completed: true },
+      headers: { 'If-Match': '"3"' },
+    });
+    assert.deepEqual(outcome(again), { status: 200, data: completed, error: undefined });
 
     const deleted = await sdk.deleteTask({ path: taskPath });
     assert.deepEqual(outcome(deleted), {
