@@ -88,12 +88,17 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const inMemory = config.dataDir.startsWith('memory://');
   if (!inMemory) await mkdir(dirname(resolve(config.dataDir)), { recursive: true });
   // For PGlite, dbName is where the cluster lives ("memory://" keeps it in memory).
-  return PgliteMikroORM.init({
+  const db = (await PgliteMikroORM.init({
     ...commonOptions(),
     dbName: inMemory ? 'memory://' : resolve(config.dataDir),
     // The trigram extension the search index needs, as PostgreSQL's contrib ships it.
     driverOptions: { extensions: { pg_trgm } },
-  }) as Promise<Database>;
+  })) as Database;
+  // PGlite boots on its first statement (seconds of WebAssembly start-up, far more on a busy machine):
+  // booted here, the database is open when start-up says so, and the first probe or request is not
+  // the one that pays for it.
+  await db.em.getConnection().execute('select 1');
+  return db;
 }
 
 /**
