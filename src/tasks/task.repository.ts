@@ -62,14 +62,18 @@ export class TaskRepository {
   }
 
   /**
-   * Runs a statement and reads its rows as tasks (column names and types mapped as the entity says).
-   * Only reads are `retryable`: a write whose connection dropped may have been committed.
+   * Every statement runs here, so an outage always becomes DatabaseUnavailableError (a 503). Only
+   * reads are `retryable`: a write whose connection dropped may have been committed.
    */
-  async #tasks(statement: sql.Statement, { retryable = false } = {}): Promise<Task[]> {
-    const rows = await this.#availability.run(
-      () => this.#em.getConnection().execute<Record<string, unknown>[]>(statement.sql, statement.params),
-      { retryable },
-    );
+  #rows<Row>(statement: sql.Statement, { retryable = false } = {}): Promise<Row[]> {
+    return this.#availability.run(() => this.#em.getConnection().execute<Row[]>(statement.sql, statement.params), {
+      retryable,
+    });
+  }
+
+  /** Runs a statement and reads its rows as tasks (column names and types mapped as the entity says). */
+  async #tasks(statement: sql.Statement, options?: { retryable: boolean }): Promise<Task[]> {
+    const rows = await this.#rows<Record<string, unknown>>(statement, options);
     const driver = this.#em.getDriver();
     return rows.map((row) => driver.mapResult(row, this.#meta) as Task);
   }
@@ -93,12 +97,13 @@ export class TaskRepository {
   /** `timeZone` is an IANA name the database knows (see toTimeZone). */
   async summarizeTasks(userId: string, timeZone: string): Promise<TaskSummary> {
     const statement = sql.taskSummary(userId, timeZone);
-    const [row] = await this.#em
-      .getConnection()
-      .execute<{ total: number; pending: number; completed: number; overdue: number; due_today: number }[]>(
-        statement.sql,
-        statement.params,
-      );
+    const [row] = await this.#rows<{
+      total: number;
+      pending: number;
+      completed: number;
+      overdue: number;
+      due_today: number;
+    }>(statement, { retryable: true });
     const { total, pending, completed, overdue, due_today: dueToday } = row!;
     return { total, pending, completed, overdue, dueToday };
   }

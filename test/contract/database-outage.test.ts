@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createLogger } from '../../src/logger.ts';
+import { operations } from '../support/contract.ts';
 import {
   json,
   newUserId,
@@ -28,12 +29,25 @@ function everyTaskOperation(userId: string, taskId: string): { name: string; pat
   return [
     { name: 'createTask', path: `/api/${userId}/tasks`, init: json({ title: 'Buy milk' }) },
     { name: 'listTasks', path: `/api/${userId}/tasks`, init: {} },
+    { name: 'getTaskSummary', path: `/api/${userId}/tasks/summary`, init: {} },
     { name: 'getTask', path: task, init: {} },
     { name: 'updateTask', path: task, init: json({ title: 'Buy oat milk' }, 'PUT') },
     { name: 'toggleTaskCompletion', path: `${task}/complete`, init: { method: 'PATCH' } },
     { name: 'deleteTask', path: task, init: { method: 'DELETE' } },
   ];
 }
+
+test('the outage tests cover every task operation in the spec', () => {
+  assert.deepEqual(
+    everyTaskOperation('alice', '0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f')
+      .map((call) => call.name)
+      .sort(),
+    operations
+      .filter((op) => op.secured)
+      .map((op) => op.operationId)
+      .sort(),
+  );
+});
 
 describe(
   'a database outage',
