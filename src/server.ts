@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     const { delaySeconds, timeoutSeconds } = config.shutdown;
-    logger.info({ signal, delaySeconds, timeoutSeconds }, `shutting down: not ready, draining in ${delaySeconds} s`);
+    logger.info({ signal, delaySeconds, timeoutSeconds }, 'shutting down');
     // Whatever hangs (a request, the database), the process is gone within the limit.
     setTimeout(() => {
       logger.error({ timeoutSeconds }, 'shutdown took too long; exiting');
