@@ -178,6 +178,19 @@ export function listTasks(userId: string, query: TaskListQuery): Statement {
   const { where, params } = filterConditions(query.filter);
   const { field, descending } = query.sort;
   const { key, value } = sortKey(field, descending);
+  // Sorted by due date, the due window is also said on the sort key, so that the index scan starts
+  // and stops at the window's ends instead of checking every row (the due_at conditions above stay
+  // and keep tasks without a due date out).
+  if (field === 'due_at') {
+    if (query.filter.dueBefore) {
+      where.push(`${key} < ?`);
+      params.push(query.filter.dueBefore);
+    }
+    if (query.filter.dueAfter) {
+      where.push(`${key} >= ?`);
+      params.push(query.filter.dueAfter);
+    }
+  }
   if (query.after) {
     where.push(`(${key}, id) ${descending ? '<' : '>'} (${value}, ?)`);
     params.push(query.after.value, query.after.id);

@@ -102,6 +102,10 @@ describe('listTasks filters and search', () => {
       bugs,
       callMom,
     ]);
+    // Sorted by due date, the window also bounds the index scan: the same tasks, in due order.
+    const window = 'due_after=2020-01-01T09:00:00Z&due_before=2998-01-01T09:00:01Z';
+    assert.deepEqual(await list(`${window}&sort=due_at`), [milk, callMom, bugs]);
+    assert.deepEqual(await list(`${window}&sort=-due_at`), [bugs, callMom, milk]);
   });
 
   test('overdue: due before now and not completed, or everything else', async () => {
