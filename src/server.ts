@@ -65,7 +65,7 @@ export async function startServer(
       config.rateLimit.windowSeconds,
       clock,
     );
-    const readiness = new ReadinessCheck(db, logger, clock);
+    const readiness = new ReadinessCheck(db, availability, logger, clock);
     const metrics = config.metricsPort === undefined ? undefined : new Metrics(loadSpec().document);
     const pool = metrics && config.database.kind === 'postgresql' ? await connectionPool(db) : undefined;
     if (metrics && pool && config.database.kind === 'postgresql') metrics.watchPool(pool, config.database.poolMax);

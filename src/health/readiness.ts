@@ -1,6 +1,7 @@
 // Whether this instance should get traffic: its database answers, holds the schema this code needs,
 // and the instance is not shutting down.
 import { isSchemaCurrent } from '../db/migrate.ts';
+import { DatabaseUnavailableError, type DatabaseAvailability } from '../db/availability.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
@@ -14,14 +15,21 @@ const QUERY_TIMEOUT_MS = 2000;
 
 export class ReadinessCheck {
   readonly #db: Database;
+  readonly #availability: DatabaseAvailability;
   readonly #logger: Logger;
   #shuttingDown = false;
   #last: { at: number; result: Promise<Readiness> } | undefined;
   readonly #clock: Clock;
 
   // Only intervals matter here, so the default clock is monotonic: a wall-clock step cannot freeze the cache.
-  constructor(db: Database, logger: Logger, clock: Clock = () => performance.now()) {
+  constructor(
+    db: Database,
+    availability: DatabaseAvailability,
+    logger: Logger,
+    clock: Clock = () => performance.now(),
+  ) {
     this.#db = db;
+    this.#availability = availability;
     this.#logger = logger;
     this.#clock = clock;
   }
@@ -44,10 +52,14 @@ export class ReadinessCheck {
       timer = setTimeout(() => reject(new Error(`no answer within ${QUERY_TIMEOUT_MS} ms`)), QUERY_TIMEOUT_MS);
     });
     try {
-      if (await Promise.race([isSchemaCurrent(this.#db), timeout])) return { ready: true };
+      // Through the availability watch: probes keep coming while load balancers send no traffic, so
+      // they are what notices an outage's end; and the outage is logged there once, not per probe.
+      const current = this.#availability.run(() => isSchemaCurrent(this.#db), { retryable: true });
+      if (await Promise.race([current, timeout])) return { ready: true };
       return { ready: false, reason: 'The database schema is not up to date: migrations are pending.' };
     } catch (err) {
-      this.#logger.warn({ err }, 'readiness: the database does not answer');
+      if (!(err instanceof DatabaseUnavailableError))
+        this.#logger.warn({ err }, 'readiness: the database does not answer');
       return { ready: false, reason: 'The database is not reachable.' };
     } finally {
       clearTimeout(timer);

@@ -3,6 +3,7 @@
 // real server can play it; on the embedded database nothing here changes.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createLogger } from '../../src/logger.ts';
@@ -142,8 +143,20 @@ describe(
           request_id: res.headers.get('x-request-id'),
         });
       }
+      // Readiness says so too, so load balancers stop sending traffic.
+      const probe = await api.raw('/health/ready', undefined, { anonymous: true });
+      assert.equal(probe.status, 503);
+      assert.deepEqual(await probe.json(), {
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'The database is not reachable.',
+        instance: '/health/ready',
+        request_id: probe.headers.get('x-request-id'),
+      });
       const outage = logged('database: unavailable');
-      assert.equal(outage.length, 1, 'the outage is logged once, not once per request');
+      assert.equal(outage.length, 1, 'the outage is logged once, not once per request or probe');
+      assert.deepEqual(logged('readiness:'), []);
       assert.match(
         outage[0]!.cause!,
         new RegExp(
@@ -152,6 +165,9 @@ describe(
       );
 
       await admin.query(`alter database "${name}" allow_connections true`);
+      await sleep(1100); // readiness reuses its last answer for a second
+      assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
+      assert.equal(logged('database: reachable again').length, 1, 'a probe notices the recovery, before any traffic');
       for (const { name: operation, path, init } of everyTaskOperation(userId, taskId)) {
         const res = await api.raw(path, init);
         assert.equal(res.status, operation === 'createTask' ? 201 : 200, `${operation} once the database is back`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { migrate } from '../../src/db/migrate.ts';
+import { DatabaseAvailability } from '../../src/db/availability.ts';
 import { ReadinessCheck } from '../../src/health/readiness.ts';
 import { createLogger } from '../../src/logger.ts';
 import { manualClock } from '../support/clock.ts';
@@ -81,7 +82,8 @@ describe('health probes', () => {
   });
 
   test('once the instance starts shutting down, readiness says so without asking the database', async () => {
-    const readiness = new ReadinessCheck(api.db, createLogger('silent'));
+    const silent = createLogger('silent');
+    const readiness = new ReadinessCheck(api.db, new DatabaseAvailability(silent), silent);
     assert.deepEqual(await readiness.check(), { ready: true });
     readiness.shuttingDown();
     assert.deepEqual(await readiness.check(), { ready: false, reason: 'The instance is shutting down.' });
