@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { migrate } from '../../src/db/migrate.ts';
 import { DatabaseAvailability } from '../../src/db/availability.ts';
@@ -6,11 +7,34 @@ import { ReadinessCheck } from '../../src/health/readiness.ts';
 import { createLogger } from '../../src/logger.ts';
 import { manualClock } from '../support/clock.ts';
 import {
+  newUserId,
   startServerWithOwnDatabase,
   startTestServer,
+  tokenFor,
   usingPostgresServer,
   type TestServer,
 } from '../support/server.ts';
+
+/**
+ * Holds an exclusive lock on `table` in a transaction of its own until released, so every query
+ * touching the table waits: a database that accepts connections but does not answer.
+ */
+async function holdTable(db: TestServer['db'], table: string): Promise<() => Promise<void>> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holder = db.em.fork().transactional(async (em) => {
+    await em.execute(`lock table "${table}" in access exclusive mode`);
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, holder]);
+  return async () => {
+    release();
+    await holder;
+  };
+}
 
 describe('health probes', () => {
   let api: TestServer;
@@ -135,6 +159,63 @@ describe('health probes when the database is not there for this version', () => 
       assert.equal(live.status, 200);
     } finally {
       await api.close();
+    }
+  });
+
+  test('a hung database gets a 503 from readiness after about 2 s, not a hang', { timeout: 30_000 }, async () => {
+    const clock = manualClock();
+    const api = await startServerWithOwnDatabase({}, { clock });
+    try {
+      const release = await holdTable(api.db, 'mikro_orm_migrations');
+      try {
+        clock.advance(1000); // no answer cached from start-up
+        const started = performance.now();
+        const res = await api.raw('/health/ready', undefined, { anonymous: true });
+        const ms = performance.now() - started;
+        assert.equal(res.status, 503);
+        assert.equal(((await res.json()) as { detail: string }).detail, 'The database is not reachable.');
+        assert.ok(ms >= 1900 && ms < 5000, `answered after ${Math.round(ms)} ms`);
+      } finally {
+        await release();
+      }
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('health probes during a real shutdown', () => {
+  test('a probe arriving while close() lets an in-flight request finish answers 503', { timeout: 30_000 }, async () => {
+    const api = await startServerWithOwnDatabase();
+    const userId = newUserId();
+    const release = await holdTable(api.db, 'task'); // the in-flight list waits on it
+    const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    // Responses follow each other on the connection: each starts with its status line.
+    const statusLines = () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    try {
+      const arrived = new Promise((resolve) => api.server.once('request', resolve));
+      socket.write(
+        `GET /api/${userId}/tasks HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${await tokenFor(userId)}\r\n\r\n`,
+      );
+      await arrived;
+      const closing = api.close(); // stops listening, and waits for the list in flight
+      // The same keep-alive connection, while the service drains: what a load balancer's probe meets.
+      socket.write('GET /health/ready HTTP/1.1\r\nHost: test\r\n\r\n');
+      await new Promise((resolve) => setImmediate(resolve));
+      await release();
+      await new Promise<void>((resolve) => {
+        const check = () => (statusLines().length >= 2 ? resolve() : setTimeout(check, 10));
+        check();
+      });
+      assert.deepEqual(statusLines(), [200, 503]);
+      assert.match(received, /The instance is shutting down\./);
+      socket.destroy(); // else close() waits for the keep-alive connection to time out
+      await closing;
+    } finally {
+      socket.destroy();
+      await api.close().catch(() => {});
     }
   });
 });
