@@ -250,7 +250,11 @@ describe('start-up when the database cannot be reached: one line naming where an
   test('an unknown database is reported at once, not created', { skip: needsServer }, async () => {
     const url = new URL(serverUrl!);
     url.pathname = '/tasks_no_such_database';
-    const { code, stderr, messages } = await failedStart({ DATABASE_URL: url.toString() });
+    const ca = process.env.NODE_EXTRA_CA_CERTS; // for a run over TLS
+    const { code, stderr, messages } = await failedStart({
+      DATABASE_URL: url.toString(),
+      ...(ca ? { NODE_EXTRA_CA_CERTS: ca } : {}),
+    });
     assert.deepEqual(
       { code, stderr, messages },
       {

@@ -178,7 +178,10 @@ export function connectionFailure(err: unknown): ConnectionFailure {
   }
   if (code === '28000') return { cause: `the server refuses this connection (${text})`, transient: false };
   if (code === '28P01') return { cause: 'authentication failed (wrong user or password)', transient: false };
-  if (code === '3D000') return { cause: 'the database does not exist', transient: false };
+  // PgBouncer passes the server's message on under a code of its own.
+  if (code === '3D000' || /^database ".*" does not exist$/.test(text)) {
+    return { cause: 'the database does not exist', transient: false };
+  }
   // The server is starting up, shutting down, in recovery, or out of connection slots.
   if (code === '57P03' || code === '57P01' || code === '53300') return { cause: text, transient: true };
   if (/does not support SSL/i.test(text)) {
