@@ -463,7 +463,7 @@ describe('SDK generated from the contract', () => {
 
     assert.deepEqual(violations, [], 'a response broke the contract');
     // The SDK asked for the bearer token on every call, as the spec's security says.
-    assert.equal(calls, 10);
+    assert.equal(calls, 12);
     assert.deepEqual(authAskedFor, specDeclaresSecurity ? Array(calls).fill({ scheme: 'bearer', type: 'http' }) : []);
   });
 });
