@@ -177,6 +177,10 @@ describe('connection strings', () => {
         libpq: { PGAPPNAME: 'tasks-api' },
       },
     );
+    assert.throws(() => loadDatabaseConfig({ DATABASE_URL_UNPOOLED: NEON_POOLED.replace('-pooler', '') }), {
+      message:
+        'DATABASE_URL: expected a PostgreSQL URL too when DATABASE_URL_UNPOOLED is set (the service uses DATABASE_URL); got nothing (unset)',
+    });
   });
 });
 

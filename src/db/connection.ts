@@ -155,7 +155,11 @@ const TRANSIENT_NETWORK = new Set([
   'EAI_AGAIN',
 ]);
 
-/** Classifies an error from pg's first connection (SQLSTATEs, Node's network and TLS codes). */
+/**
+ * Classifies an error from pg's first connection (SQLSTATEs, Node's network and TLS codes). Not
+ * availability.ts's rule on purpose: once running, a dropped database or a changed password is an
+ * outage to answer 503 for; at start-up they are settings to fix, and waiting would not help.
+ */
 export function connectionFailure(err: unknown): ConnectionFailure {
   const { code, message } = err as { code?: string; message?: string };
   const text = message ?? String(err);
