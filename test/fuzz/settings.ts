@@ -13,7 +13,7 @@ function envInteger(name: string, fallback: number): number {
   return value;
 }
 
-/** FUZZ_SEED repeats a run exactly; the default is fixed, so CI runs are reproducible. */
+/** FUZZ_SEED repeats a run exactly; the default is fixed, so `npm test` is reproducible (.ci/run adds a fresh-seed pass). */
 export const FUZZ_SEED = envInteger('FUZZ_SEED', 20261125);
 /** FUZZ_RUNS scales every property; the default keeps the suite to a few thousand requests. */
 export const FUZZ_RUNS = Math.max(1, envInteger('FUZZ_RUNS', 50));
