@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { findOperation, specOperations } from './http/spec-operations.ts';
 import type { SpecDocument } from './spec.ts';
 
@@ -90,15 +90,46 @@ export class Metrics {
   }
 }
 
+/** What a metrics listener serves: one process's registry, or the sum of a cluster's workers. */
+interface MetricsSource {
+  metrics(): Promise<string>;
+  contentType: string;
+}
+
+/**
+ * In a cluster worker: hand this worker's metrics to the primary when it asks (prom-client's cluster
+ * messages), instead of listening; a worker's own listener would share the port round-robin and
+ * answer for itself alone.
+ */
+export function reportToPrimary(metrics: Metrics): void {
+  // Constructing one is what makes prom-client answer the primary's requests in a worker.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([metrics.registry]);
+}
+
+/** In the cluster primary: every worker's metrics, summed (counters, histograms) or averaged as prom-client decides. */
+export function clusterMetrics(): MetricsSource {
+  const aggregator = new AggregatorRegistry();
+  return { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
+}
+
 /** GET /metrics in Prometheus's text format, and 404 for anything else. */
-export async function serveMetrics(metrics: Metrics, port: number, host: string | undefined): Promise<Server> {
+export async function serveMetrics(
+  source: Metrics | MetricsSource,
+  port: number,
+  host: string | undefined,
+): Promise<Server> {
+  const from: MetricsSource =
+    source instanceof Metrics
+      ? { metrics: () => source.registry.metrics(), contentType: source.registry.contentType }
+      : source;
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: metrics are at /metrics\n');
       return;
     }
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+    from.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': from.contentType }).end(text),
       () => res.writeHead(500).end(),
     );
   });

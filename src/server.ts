@@ -19,7 +19,7 @@ import { PostgresRateLimitStore } from './db/rate-limit.store.ts';
 import { DatabaseAvailability } from './db/availability.ts';
 import { ReadinessCheck } from './health/readiness.ts';
 import type { Clock } from './clock.ts';
-import { listeningPort, Metrics, serveMetrics } from './metrics.ts';
+import { clusterMetrics, listeningPort, Metrics, reportToPrimary, serveMetrics } from './metrics.ts';
 import { loadSpec } from './spec.ts';
 
 export interface RunningServer {
@@ -77,8 +77,10 @@ export async function startServer(
       server.once('error', reject);
     });
     const { port } = server.address() as AddressInfo;
+    // In a cluster the primary serves every worker's metrics at once (see main()).
+    if (metrics && cluster.isWorker) reportToPrimary(metrics);
     const metricsServer =
-      metrics && config.metricsPort !== undefined
+      metrics && config.metricsPort !== undefined && !cluster.isWorker
         ? await serveMetrics(metrics, config.metricsPort, config.host).catch(async (err: unknown) => {
             await new Promise((resolve) => server.close(resolve));
             throw err;
@@ -127,8 +129,16 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (config.workers > 1 && cluster.isPrimary) {
     const workers = await startWorkers(config.workers, logger);
+    const metricsServer =
+      config.metricsPort === undefined
+        ? undefined
+        : await serveMetrics(clusterMetrics(), config.metricsPort, config.host);
     logger.info(
-      { url: workers.url, workers: config.workers },
+      {
+        url: workers.url,
+        workers: config.workers,
+        metricsUrl: metricsServer && urlFor(config.host, listeningPort(metricsServer)),
+      },
       `Tasks API listening on ${workers.url} with ${config.workers} workers`,
     );
     const stop = (signal: NodeJS.Signals) => void workers.stop(signal).then((code) => process.exit(code));
@@ -147,7 +157,7 @@ async function main(): Promise<void> {
   }
   const where = config.database.kind === 'pglite' ? `embedded PostgreSQL in ${config.database.dataDir}` : 'PostgreSQL';
   logger.info(
-    { url: running.url, database: config.database.kind },
+    { url: running.url, database: config.database.kind, metricsUrl: running.metricsUrl },
     `Tasks API listening on ${running.url} (${where}); docs at ${running.url}/docs`,
   );
 

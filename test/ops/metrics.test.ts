@@ -1,15 +1,19 @@
 // What Prometheus scrapes after a few calls: requests by operation and status, refusals, the pool,
 // the process; on a port of its own, never on the API's.
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
 import {
+  createPostgresDatabase,
   json,
   newUserId,
   startServerWithOwnDatabase,
   startTestServer,
+  tokenFor,
   usingPostgresServer,
 } from '../support/server.ts';
+import { startServiceProcess } from '../support/service-process.ts';
 
 interface Sample {
   name: string;
@@ -139,3 +143,68 @@ describe('metrics when METRICS_PORT is unset', () => {
     assert.equal((await api.raw('/metrics', undefined, { anonymous: true })).status, 404);
   });
 });
+
+describe(
+  'metrics of a cluster (WEB_CONCURRENCY=2)',
+  {
+    skip: usingPostgresServer ? false : 'needs DATABASE_URL: workers cannot share one embedded database',
+  },
+  () => {
+    test("the primary serves every worker's requests in one scrape; the workers listen on no metrics port", async () => {
+      const own = await createPostgresDatabase(process.env.DATABASE_URL!);
+      const service = await startServiceProcess({
+        DATABASE_URL: own.database.url,
+        WEB_CONCURRENCY: '2',
+        DB_POOL_MAX: '3',
+        METRICS_PORT: '0',
+        SHUTDOWN_DELAY_SECONDS: '0',
+      });
+      try {
+        assert.ok(service.metricsUrl, 'the primary says where metrics are');
+        const userId = newUserId();
+        const token = await tokenFor(userId);
+        // A connection per request: the cluster hands each new connection to the next worker in turn.
+        const statuses = await Promise.all(
+          Array.from({ length: 6 }, () => createOnNewConnection(service.url, userId, token)),
+        );
+        assert.deepEqual(statuses, [201, 201, 201, 201, 201, 201]);
+        const samples = parse(await (await fetch(`${service.metricsUrl}/metrics`)).text());
+        const created = samples.filter(
+          (s) =>
+            s.name === 'http_requests_total' && s.labels.operation_id === 'createTask' && s.labels.status === '201',
+        );
+        assert.deepEqual(
+          created.map((s) => s.value),
+          [6],
+          'both workers counted, summed',
+        );
+        const workersReporting = samples.find((s) => s.name === 'db_pool_max_connections')?.value;
+        assert.equal(workersReporting, 2 * 3, "each worker's pool (DB_POOL_MAX), summed");
+      } finally {
+        service.child.kill('SIGTERM');
+        assert.equal(await service.exited, 0);
+        await own.dispose();
+      }
+    });
+  },
+);
+
+/** POST a task on a connection of its own (fetch would keep one connection, and so one worker). */
+function createOnNewConnection(url: string, userId: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/api/${userId}/tasks`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.once('error', reject);
+    req.end(JSON.stringify({ title: 'counted by whichever worker' }));
+  });
+}

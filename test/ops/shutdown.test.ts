@@ -2,20 +2,18 @@
 // It must say "not ready" at once yet keep serving through the delay, then drain, lose no write it
 // acknowledged, and exit 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { Config } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/orm.ts';
-import { createPostgresDatabase, newUserId, TEST_SECRET, tokenFor, usingPostgresServer } from '../support/server.ts';
+import { createPostgresDatabase, newUserId, tokenFor, usingPostgresServer } from '../support/server.ts';
+import { startServiceProcess } from '../support/service-process.ts';
 
 const DELAY_SECONDS = 2;
 const WORKERS = 4;
-const root = new URL('../../', import.meta.url);
 
 interface Attempt {
   /** Milliseconds since SIGTERM (negative: before). */
@@ -50,33 +48,11 @@ async function ownDatabase(): Promise<{
 test('on SIGTERM under write load: not ready at once, serving through the delay, every acknowledged create kept, exit 0', async (t) => {
   const own = await ownDatabase();
   try {
-    const child = spawn(process.execPath, ['--experimental-strip-types', 'src/server.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        ...own.env,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        BETTER_AUTH_SECRET: TEST_SECRET,
-        RATE_LIMIT_PER_USER: '1000000',
-        RATE_LIMIT_PER_IP: '1000000',
-        SHUTDOWN_DELAY_SECONDS: String(DELAY_SECONDS),
-        SHUTDOWN_TIMEOUT_SECONDS: '30',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const { child, url, logLines, exited } = await startServiceProcess({
+      ...own.env,
+      SHUTDOWN_DELAY_SECONDS: String(DELAY_SECONDS),
+      SHUTDOWN_TIMEOUT_SECONDS: '30',
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const logLines: { msg: string; url?: string }[] = [];
-    const listening = new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        const entry = JSON.parse(line) as { msg: string; url?: string };
-        logLines.push(entry);
-        if (entry.msg.startsWith('Tasks API listening on') && entry.url) resolve(entry.url);
-      });
-      void exited.then((code) => reject(new Error(`the service exited (${code}) before listening`)));
-    });
-    const url = await listening;
 
     let sigtermAt = Number.POSITIVE_INFINITY;
     let done = false;
