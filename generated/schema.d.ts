@@ -779,10 +779,19 @@ export interface components {
          *     descending; ties are broken by `id` in the same direction. `due_at`
          *     puts tasks without a due date last in both directions; `priority`
          *     orders by importance (`-priority`: `high` first); `title` orders by
-         *     Unicode code point (upper case before lower case).
+         *     Unicode code point (upper case before lower case). Without `sort`:
+         *     `-created_at` (newest first), or `updated_at` with `updated_since`.
          * @example due_at
          */
         Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+        /**
+         * @description Only tasks created or changed strictly after this instant, oldest change
+         *     first (sorted by `updated_at`, ascending; any other `sort` is a 422), paged
+         *     like any list. For incremental sync: send the greatest `updated_at`
+         *     received so far.
+         * @example 2026-11-25T12:34:41.381Z
+         */
+        UpdatedSince: components["schemas"]["DateTimeInput"];
         /**
          * @description The IANA time zone that decides which instants are "today", e.g.
          *     `Europe/Paris`. UTC by default. A zone the service does not know is a
@@ -910,10 +919,19 @@ export interface operations {
                  *     descending; ties are broken by `id` in the same direction. `due_at`
                  *     puts tasks without a due date last in both directions; `priority`
                  *     orders by importance (`-priority`: `high` first); `title` orders by
-                 *     Unicode code point (upper case before lower case).
+                 *     Unicode code point (upper case before lower case). Without `sort`:
+                 *     `-created_at` (newest first), or `updated_at` with `updated_since`.
                  * @example due_at
                  */
                 sort?: components["parameters"]["Sort"];
+                /**
+                 * @description Only tasks created or changed strictly after this instant, oldest change
+                 *     first (sorted by `updated_at`, ascending; any other `sort` is a 422), paged
+                 *     like any list. For incremental sync: send the greatest `updated_at`
+                 *     received so far.
+                 * @example 2026-11-25T12:34:41.381Z
+                 */
+                updated_since?: components["parameters"]["UpdatedSince"];
             };
             header?: never;
             path: {

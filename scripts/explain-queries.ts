@@ -62,6 +62,12 @@ const CASES: Case[] = [
     sort: { field: 'due_at', descending: false },
   },
   { title: 'overdue=true', why: 'due before now, not completed', filter: { overdue: true } },
+  {
+    title: 'updated_since, a week ago',
+    why: '`GET /tasks?updated_since=…`: changes oldest first',
+    filter: { updatedSince: new Date(Date.now() - 7 * 86_400_000) },
+    sort: { field: 'updated_at', descending: false },
+  },
   { title: 'q=milk', why: "a common word: the user's own index, rows checked in order", filter: { search: 'milk' } },
   {
     title: 'q=read a book 1999',

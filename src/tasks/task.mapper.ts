@@ -95,14 +95,22 @@ export function toTaskChanges(body: TaskUpdate): TaskChanges {
 
 /**
  * The filter and sort a listTasks query asks for. `status` and `completed` say the same thing in
- * two ways (the original frontend sends `status`); when both are sent they must agree.
+ * two ways (the original frontend sends `status`); when both are sent they must agree. Changes
+ * since an instant are listed oldest first.
  */
 export function toTaskListQuery(query: ListQuery): { filter: TaskFilter; sort: TaskSort } {
   const byStatus = query.status === undefined || query.status === 'all' ? undefined : query.status === 'completed';
   if (query.status !== undefined && query.completed !== undefined && byStatus !== query.completed) {
     throw new ConflictingFiltersError('status', `${query.status} contradicts completed=${query.completed}`);
   }
-  const sort = query.sort ?? '-created_at';
+  // Changes since an instant come oldest first, so a client can resume from the last one it saw.
+  if (query.updated_since !== undefined && query.sort !== undefined && query.sort !== 'updated_at') {
+    throw new ConflictingFiltersError(
+      'updated_since',
+      `lists changes oldest first: sort=${query.sort} cannot go with it`,
+    );
+  }
+  const sort = query.sort ?? (query.updated_since === undefined ? '-created_at' : 'updated_at');
   return {
     filter: {
       completed: query.completed ?? byStatus,
@@ -112,6 +120,7 @@ export function toTaskListQuery(query: ListQuery): { filter: TaskFilter; sort: T
       dueAfter: query.due_after === undefined ? undefined : toInstant(query.due_after),
       overdue: query.overdue,
       search: query.q,
+      updatedSince: query.updated_since === undefined ? undefined : toInstant(query.updated_since),
     },
     sort: { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') },
   };

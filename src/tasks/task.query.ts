@@ -27,6 +27,8 @@ export interface TaskFilter {
   overdue?: boolean | undefined;
   /** Text the title or the description contains, without regard to case. */
   search?: string | undefined;
+  /** updated_at > updatedSince: created or changed after it. */
+  updatedSince?: Date | undefined;
 }
 
 /** A task's value of the sort field: where a page ends, and the next one starts after. */
@@ -65,6 +67,7 @@ export function queryFingerprint(filter: TaskFilter, sort: TaskSort): string {
     filter.dueAfter?.toISOString() ?? null,
     filter.overdue ?? null,
     filter.search?.toLowerCase() ?? null,
+    filter.updatedSince?.toISOString() ?? null,
     `${sort.descending ? '-' : ''}${sort.field}`,
   ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 16);

@@ -146,6 +146,7 @@ function filterConditions(filter: TaskFilter): { where: string[]; params: unknow
     add('exists (select from unnest(tags) as t (tag) where lower(t.tag) = lower(?))', tag);
   if (filter.dueBefore) add('due_at < ?', filter.dueBefore);
   if (filter.dueAfter) add('due_at >= ?', filter.dueAfter);
+  if (filter.updatedSince) add('updated_at > ?', filter.updatedSince);
   if (filter.overdue === true) add(OVERDUE);
   if (filter.overdue === false) add(`not coalesce(${OVERDUE}, false)`);
   // ILIKE, which the trigram indexes on title and description serve.

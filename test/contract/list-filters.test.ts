@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { components } from '../../generated/schema.d.ts';
+import { passInstant } from '../support/clock.ts';
 import { json, newUserId, startTestServer, type TestServer } from '../support/server.ts';
 
 type Task = components['schemas']['Task'];
@@ -140,6 +141,36 @@ describe('listTasks filters and search', () => {
     assert.deepEqual(await list('tag=*urgent*&tag=A/B'), [starredToo, starred]);
     for (const task of [starred, starredToo])
       assert.equal((await api.raw(`/api/${userId}/tasks/${task.id}`, { method: 'DELETE' })).status, 200);
+  });
+
+  test('updated_since: what was created or changed after the instant, oldest change first, paged; another sort is a 422', async () => {
+    const syncer = newUserId('sync');
+    const make = async (title: string) => {
+      const response = await api.raw(`/api/${syncer}/tasks`, json({ title }));
+      const task = (await response.json()) as Task;
+      await passInstant(task.updated_at); // each change at an instant of its own
+      return task;
+    };
+    const a = await make('a');
+    const b = await make('b');
+    const c = await make('c');
+    const renamed = (await (
+      await api.raw(`/api/${syncer}/tasks/${a.id}`, json({ title: 'a2' }, 'PUT'))
+    ).json()) as Task;
+    const since = (iso: string, more = '') => api.raw(`/api/${syncer}/tasks?updated_since=${iso}${more}`);
+    assert.deepEqual(await (await since(b.updated_at)).json(), [c, renamed]);
+    assert.deepEqual(await (await since(a.updated_at)).json(), [b, c, renamed]);
+    assert.deepEqual(await (await since(renamed.updated_at)).json(), []);
+    const first = await since(a.updated_at, '&limit=2&sort=updated_at');
+    assert.deepEqual(await first.json(), [b, c]);
+    const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')?.[1] ?? '';
+    assert.deepEqual(await (await api.raw(next)).json(), [renamed]);
+    const refused = await since(a.updated_at, '&sort=-updated_at');
+    assert.equal(refused.status, 422);
+    assert.deepEqual(
+      ((await refused.json()) as { errors: { path: string }[] }).errors.map((e) => e.path),
+      ['/query/updated_since'],
+    );
   });
 
   test('filters combine (all must hold) and carry across pages through the Link header', async () => {

@@ -409,6 +409,8 @@ interface ListQuery {
   overdue: boolean | undefined;
   /** Part of a title or description of one of the user's tasks (the numbers pick it), or a text as generated. */
   q: [number, number, number] | string | undefined;
+  /** The updated_at of one of the user's tasks (the number picks it), or an instant as generated. */
+  updatedSince: number | string | undefined;
 }
 
 /** Case folded one code point at a time, as PostgreSQL's lower() does (JavaScript would make İ two). */
@@ -463,6 +465,9 @@ class List implements Command {
     if (q.dueBefore !== undefined) params.push(['due_before', q.dueBefore]);
     if (q.dueAfter !== undefined) params.push(['due_after', q.dueAfter]);
     if (q.overdue !== undefined) params.push(['overdue', String(q.overdue)]);
+    if (typeof q.updatedSince === 'string') params.push(['updated_since', q.updatedSince]);
+    else if (q.updatedSince !== undefined && m.tasks.length > 0)
+      params.push(['updated_since', m.tasks[q.updatedSince % m.tasks.length]!.updated_at]);
     if (typeof q.q === 'string') params.push(['q', q.q]);
     else if (q.q && texts.length > 0) {
       const [which, at, length] = q.q;
@@ -480,8 +485,15 @@ class List implements Command {
     const [status] = get('status');
     const [completed] = get('completed');
     const byStatus = status === undefined || status === 'all' ? undefined : status === 'completed';
-    if (status !== undefined && completed !== undefined && String(byStatus) !== completed) {
-      // status and completed that disagree: refused, naming status.
+    const [sort] = get('sort');
+    const [updatedSince] = get('updated_since');
+    // status and completed that disagree, or changes since an instant in another order than theirs:
+    // refused, naming the parameter.
+    const conflicts = [
+      ...(status !== undefined && completed !== undefined && String(byStatus) !== completed ? ['/query/status'] : []),
+      ...(updatedSince !== undefined && sort !== undefined && sort !== 'updated_at' ? ['/query/updated_since'] : []),
+    ];
+    if (conflicts.length > 0) {
       const response = await r.send(
         `${pathOf(listTasks, { user_id: r.userId })}?${new URLSearchParams(params).toString()}`,
       );
@@ -489,7 +501,7 @@ class List implements Command {
       const problem = (await response.json()) as { errors: { path: string }[] };
       assert.deepEqual(
         problem.errors.map((e) => e.path),
-        ['/query/status'],
+        conflicts.slice(0, 1),
       );
       return;
     }
@@ -508,7 +520,8 @@ class List implements Command {
       .filter((t) => dueAfter === undefined || (t.due_at !== null && Date.parse(t.due_at) >= Date.parse(dueAfter)))
       .filter((t) => overdue === undefined || isOverdue(t) === (overdue === 'true'))
       .filter((t) => q === undefined || fold(t.title).includes(fold(q)) || fold(t.description ?? '').includes(fold(q)))
-      .sort(modelOrder(get('sort')[0] ?? '-created_at'))
+      .filter((t) => updatedSince === undefined || Date.parse(t.updated_at) > Date.parse(updatedSince))
+      .sort(modelOrder(sort ?? (updatedSince === undefined ? '-created_at' : 'updated_at')))
       .map((t) => expectedOf(t, r.userId));
     const actual = await listAll(r, this.limit, params);
     assert.deepEqual(
@@ -605,6 +618,7 @@ const listQuery: fc.Arbitrary<ListQuery> = fc.record({
   dueAfter: sometimes(param<string>('due_after')),
   overdue: sometimes(param<boolean>('overdue')),
   q: sometimes(fc.oneof({ weight: 3, arbitrary: fc.tuple(pick, pick, pick) }, param<string>('q'))),
+  updatedSince: sometimes(fc.oneof({ weight: 3, arbitrary: pick }, param<string>('updated_since'))),
 });
 
 const commands = fc.commands<Model, Real, false>(
