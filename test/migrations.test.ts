@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { DatabaseConfig } from '../src/config.ts';
-import { migrate } from '../src/db/migrate.ts';
+import { isSchemaCurrent, migrate } from '../src/db/migrate.ts';
 import { openDatabase } from '../src/db/orm.ts';
 import { migrationsList } from '../src/db/migrations/index.ts';
+import { PROJECT_ROOT } from '../scripts/bundle-spec.ts';
 import { newUserId, startTestServer } from './support/server.ts';
 
 const allMigrations = migrationsList.map((m) => m.name);
+
+const NO_ENV_FILE = '.env not found. Continuing without it.\n';
 
 /** The newest migration of the release before tasks had priorities, tags and due dates. */
 const BEFORE_RICHER_TASKS = 'Migration20261125140000_rate_limit';
@@ -147,4 +151,52 @@ describe('migrations', () => {
       await fresh.drop();
     }
   });
+
+  test(
+    'npm run migrate applies every migration to a fresh database, then has nothing to apply',
+    { timeout: 120_000 },
+    async () => {
+      const fresh = await freshDatabase();
+      const { database } = fresh;
+      // Every database setting given (empty = unset), so a developer's .env, which npm run migrate
+      // reads and the environment overrides, cannot point it anywhere else.
+      const env = {
+        PATH: process.env.PATH,
+        DATABASE_URL: database.kind === 'postgresql' ? database.url : '',
+        DATABASE_URL_UNPOOLED: '',
+        PGLITE_DATA_DIR: database.kind === 'pglite' ? database.dataDir : '',
+      };
+      const npmRunMigrate = () =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(
+            'npm',
+            ['run', '-s', 'migrate'],
+            { cwd: PROJECT_ROOT, env, timeout: 60_000 },
+            (err, stdout, stderr) =>
+              // Node's note when there is no .env file is not the script's output.
+              resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr: stderr.replace(NO_ENV_FILE, '') }),
+          );
+        });
+      try {
+        assert.deepEqual(await npmRunMigrate(), {
+          code: 0,
+          stdout: `Applied: ${allMigrations.join(', ')}\n`,
+          stderr: '',
+        });
+        const db = await openDatabase(database);
+        try {
+          assert.equal(await isSchemaCurrent(db), true, 'the schema is the one this version needs');
+        } finally {
+          await db.close();
+        }
+        assert.deepEqual(await npmRunMigrate(), {
+          code: 0,
+          stdout: 'Nothing to apply: the database is up to date.\n',
+          stderr: '',
+        });
+      } finally {
+        await fresh.drop();
+      }
+    },
+  );
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { createLogger } from '../../src/logger.ts';
 import {
   json,
   newUserId,
@@ -87,6 +89,55 @@ describe('errors outside any one operation', () => {
       });
     } finally {
       await broken.close();
+    }
+  });
+});
+
+describe('VALIDATE_RESPONSES', () => {
+  /** A server whose log lines the test reads, with a task whose stored tags break the contract (a space). */
+  async function serverWithBrokenTask(validate: 'true' | 'false') {
+    const lines: { level: number; msg: string; url?: string }[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as { level: number; msg: string });
+        done();
+      },
+    });
+    const api = await startTestServer(
+      {},
+      { env: { VALIDATE_RESPONSES: validate }, logger: createLogger('info', sink) },
+    );
+    const userId = newUserId();
+    const created = (await (await api.raw(`/api/${userId}/tasks`, json({ title: 't' }))).json()) as { id: string };
+    // Only the database can hold what the API would never accept.
+    await api.db.em.getConnection().execute(`update task set tags = array['two words'] where id = ?`, [created.id]);
+    return { api, lines, path: `/api/${userId}/tasks/${created.id}` };
+  }
+
+  test('on: a response that breaks the contract becomes a 500, and the cause is logged', async () => {
+    const { api, lines, path } = await serverWithBrokenTask('true');
+    try {
+      const res = await api.raw(path);
+      assert.equal(res.status, 500);
+      const failed = lines.filter((l) => l.level === 50 && l.msg === 'request failed');
+      assert.equal(failed.length, 1, 'the broken response is logged once, as an error');
+      assert.match(JSON.stringify(failed[0]), /tags/, 'the log names what broke the contract');
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('off: the response goes out as the handler made it', async () => {
+    const { api, path } = await serverWithBrokenTask('false');
+    try {
+      // fetch, not api.raw: the harness's own contract check would refuse this answer.
+      const res = await fetch(`${api.url}${path}`, {
+        headers: { authorization: `Bearer ${await tokenFor(path.split('/')[2]!)}` },
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(((await res.json()) as { tags: string[] }).tags, ['two words']);
+    } finally {
+      await api.close();
     }
   });
 });
