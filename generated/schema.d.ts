@@ -28,6 +28,11 @@ export interface paths {
          * @description Creates a task in the user's list. The title is stored with surrounding
          *     whitespace removed. A new task is not completed unless `completed: true`
          *     is sent.
+         *
+         *     With an `Idempotency-Key`, a retry of the same request (same key, same
+         *     body) within 24 hours creates nothing: it answers the first response
+         *     again, with `Idempotent-Replayed: true`. The same key with another
+         *     request is a 422.
          */
         post: operations["createTask"];
         delete?: never;
@@ -118,6 +123,9 @@ export interface paths {
          *     idempotent. Completing stamps `completed_at`, reopening clears it.
          *     With `If-Match`, the call changes the task only if its `ETag` is still
          *     one of those sent; otherwise 412 and nothing changes.
+         *     With an `Idempotency-Key`, a retry of the same call within 24 hours
+         *     changes nothing (a toggle is not applied twice): it answers the first
+         *     response again, with `Idempotent-Replayed: true`.
          */
         patch: operations["toggleTaskCompletion"];
         trace?: never;
@@ -514,6 +522,31 @@ export interface components {
             content?: never;
         };
         /**
+         * @description Another request with this `Idempotency-Key` won the race for it, but
+         *     its answer could no longer be found to replay (rare: the key expired
+         *     in between); nothing was changed. Retry with the same key.
+         */
+        IdempotencyKeyInUse: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "A request with this Idempotency-Key is still being processed; retry it with the same key.",
+                 *       "instance": "/api/user_2f9a/tasks"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
          * @description The task changed since the `ETag` sent in `If-Match` (someone else wrote
          *     it); nothing was changed. `ETag` is the task's current one: read the
          *     task again, and retry with it if the change still makes sense.
@@ -697,6 +730,16 @@ export interface components {
          */
         TaskId: string;
         /**
+         * @description A key the client makes up for one request (a UUID, say) and sends
+         *     again when it retries that request. Within 24 hours, the same key with
+         *     the same request (method, path and body) answers the first response
+         *     again and changes nothing; with another request it is a 422. Keys are
+         *     per user. A request sent while the first with its key is still running
+         *     waits for it and then answers its response.
+         * @example 5f0c6c1e-2b7e-4d7a-9a53-0f3c1c2f9e11
+         */
+        IdempotencyKey: string;
+        /**
          * @description Make the change only if the task's current `ETag` is one of these
          *     (strong comparison, RFC 9110), else answer 412 and change nothing.
          *     `*` matches any existing task. Without it the change is unconditional.
@@ -838,6 +881,12 @@ export interface components {
          */
         ETag: string;
         /**
+         * @description `true` when this is the stored response to an earlier request with the
+         *     same `Idempotency-Key`, answered again; absent on a first response.
+         * @example true
+         */
+        IdempotentReplayed: "true";
+        /**
          * @description The bearer challenge (RFC 6750), with `error="invalid_token"` when a token was sent.
          * @example Bearer realm="tasks-api", error="invalid_token", error_description="The token has expired."
          */
@@ -975,7 +1024,18 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A key the client makes up for one request (a UUID, say) and sends
+                 *     again when it retries that request. Within 24 hours, the same key with
+                 *     the same request (method, path and body) answers the first response
+                 *     again and changes nothing; with another request it is a 422. Keys are
+                 *     per user. A request sent while the first with its key is still running
+                 *     waits for it and then answers its response.
+                 * @example 5f0c6c1e-2b7e-4d7a-9a53-0f3c1c2f9e11
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The user whose tasks these are: 1–255 characters, ASCII letters,
@@ -1004,6 +1064,7 @@ export interface operations {
                      */
                     Location: string;
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1013,6 +1074,7 @@ export interface operations {
             400: components["responses"]["MalformedJson"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -1238,6 +1300,16 @@ export interface operations {
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description A key the client makes up for one request (a UUID, say) and sends
+                 *     again when it retries that request. Within 24 hours, the same key with
+                 *     the same request (method, path and body) answers the first response
+                 *     again and changes nothing; with another request it is a 422. Keys are
+                 *     per user. A request sent while the first with its key is still running
+                 *     waits for it and then answers its response.
+                 * @example 5f0c6c1e-2b7e-4d7a-9a53-0f3c1c2f9e11
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -1267,6 +1339,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1277,6 +1350,7 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["IdempotencyKeyInUse"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -38,6 +38,7 @@ interface AppDeps {
 /** Headers a browser client may read from our responses. */
 const EXPOSED_HEADERS = [
   'ETag',
+  'Idempotent-Replayed',
   'Location',
   'Link',
   'RateLimit',
@@ -47,7 +48,7 @@ const EXPOSED_HEADERS = [
   'X-Request-Id',
 ];
 /** Request headers a browser client may send (beyond the CORS-safelisted ones). */
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match'];
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'If-None-Match'];
 
 export function createApp({
   config,

@@ -7,6 +7,8 @@ import { requestIdOf } from './request-log.ts';
 import {
   ConflictingFiltersError,
   CursorQueryMismatchError,
+  IdempotencyKeyInUseError,
+  IdempotencyKeyReusedError,
   InvalidCursorError,
   TaskChangedError,
   TaskNotFoundError,
@@ -184,6 +186,9 @@ function toProblem(err: unknown, contentType: string | undefined): ProblemError 
   if (err instanceof ProblemError) return err;
   // Domain errors: the one place they meet HTTP.
   if (err instanceof TaskNotFoundError) return new ProblemError(404, err.message);
+  if (err instanceof IdempotencyKeyReusedError)
+    return validationProblem([{ path: '/headers/idempotency-key', message: err.message }]);
+  if (err instanceof IdempotencyKeyInUseError) return new ProblemError(409, err.message);
   if (err instanceof TaskChangedError) {
     return new ProblemError(412, 'The task has changed since the ETag sent in If-Match; nothing was changed.', {
       headers: { ETag: etagOf(err.currentVersion) },

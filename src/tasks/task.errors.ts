@@ -53,3 +53,19 @@ export class TaskChangedError extends Error {
     this.currentVersion = currentVersion;
   }
 }
+
+/** An Idempotency-Key sent again with another request than the one it was first sent with. */
+export class IdempotencyKeyReusedError extends Error {
+  override name = 'IdempotencyKeyReusedError';
+  constructor() {
+    super('was sent with another request in the last 24 hours; use a new key for a new request');
+  }
+}
+
+/** The request holding this Idempotency-Key has not left an answer to give (it had not finished). */
+export class IdempotencyKeyInUseError extends Error {
+  override name = 'IdempotencyKeyInUseError';
+  constructor() {
+    super('A request with this Idempotency-Key is still being processed; retry it with the same key.');
+  }
+}

@@ -1,6 +1,7 @@
 // Thin handlers, one per operationId: the validator has already enforced the contract, so a
 // handler only maps the request to a repository call and the result to a response.
 import { etagOf, ifMatchVersions, ifNoneMatchHits } from '../http/entity-tags.ts';
+import { retryOf } from '../http/idempotency.ts';
 import type { OperationHandlers } from '../http/typed-handler.ts';
 import { decodeCursor, encodeCursor, nextPageUrl } from './task.cursor.ts';
 import { TaskNotFoundError } from './task.errors.ts';
@@ -19,7 +20,8 @@ const DEFAULT_LIMIT = 100;
 export function taskHandlers(tasks: TaskRepository): TaskHandlers {
   return {
     createTask: async (req, res) => {
-      const task = await tasks.createTask(req.params.user_id, toNewTask(req.body));
+      const { task, replayed } = await tasks.createTask(req.params.user_id, toNewTask(req.body), retryOf(req));
+      if (replayed) res.set('Idempotent-Replayed', 'true');
       res
         .status(201)
         .location(`/api/${encodeURIComponent(task.userId)}/tasks/${task.id}`)
@@ -76,9 +78,10 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
       // No body (the seed clients' call) or {} toggles; {"completed": …} sets.
       const { user_id, task_id } = req.params;
       const expected = ifMatchVersions(req.get('if-match'));
-      const task = await tasks.setTaskCompletion(user_id, task_id, req.body?.completed, expected);
-      if (!task) throw new TaskNotFoundError();
-      res.set('ETag', etagOf(task.version)).json(toApiTask(task));
+      const done = await tasks.setTaskCompletion(user_id, task_id, req.body?.completed, expected, retryOf(req));
+      if (!done) throw new TaskNotFoundError();
+      if (done.replayed) res.set('Idempotent-Replayed', 'true');
+      res.set('ETag', etagOf(done.task.version)).json(toApiTask(done.task));
     },
   };
 }

@@ -7,7 +7,9 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DatabaseAvailability } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
-import { TaskChangedError } from './task.errors.ts';
+import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, TaskChangedError } from './task.errors.ts';
+import * as idempotency from './idempotency.sql.ts';
+import type { Retry } from './idempotency.sql.ts';
 import { sortValue, type TaskFilter, type TaskSort } from './task.query.ts';
 import * as sql from './task.sql.ts';
 
@@ -40,6 +42,16 @@ export interface TaskSummary {
   dueToday: number;
 }
 
+/** A write's task, and whether it is the answer remembered from an earlier request with the same Idempotency-Key. */
+export interface WriteOutcome {
+  task: Task;
+  replayed: boolean;
+}
+
+/** Expired idempotency keys are swept at most this often per instance, a bounded batch at a time. */
+const SWEEP_EVERY_MS = 60_000;
+const SWEEP_BATCH = 1000;
+
 export interface TaskPage {
   tasks: Task[];
   /** Where the next page starts, when there is one. */
@@ -50,6 +62,7 @@ export class TaskRepository {
   readonly #em: SqlEntityManager;
   readonly #availability: DatabaseAvailability;
   readonly #meta: EntityMetadata<Task>;
+  #lastSweep = Number.NEGATIVE_INFINITY;
 
   /**
    * `em` is the global manager, used only for its connection and its row mapping (never its
@@ -74,14 +87,18 @@ export class TaskRepository {
   /** Runs a statement and reads its rows as tasks (column names and types mapped as the entity says). */
   async #tasks(statement: sql.Statement, options?: { retryable: boolean }): Promise<Task[]> {
     const rows = await this.#rows<Record<string, unknown>>(statement, options);
-    const driver = this.#em.getDriver();
-    return rows.map((row) => driver.mapResult(row, this.#meta) as Task);
+    return rows.map((row) => this.#asTask(row));
   }
 
-  async createTask(userId: string, task: NewTask): Promise<Task> {
+  #asTask(row: Record<string, unknown>): Task {
+    return this.#em.getDriver().mapResult(row, this.#meta) as Task;
+  }
+
+  /** With `retry`, a retry of the same request answers the task first created, and creates nothing. */
+  async createTask(userId: string, task: NewTask, retry?: Retry): Promise<WriteOutcome> {
     // UUIDv7: time-ordered, so new rows land at the right edge of the primary-key index.
-    const [created] = await this.#tasks(sql.insertTask(uuidv7(), userId, task));
-    return created!;
+    const { task: created, replayed } = await this.#once(userId, sql.insertTask(uuidv7(), userId, task), retry);
+    return { task: created!, replayed };
   }
 
   async listTasks(userId: string, query: TaskListQuery): Promise<TaskPage> {
@@ -122,22 +139,33 @@ export class TaskRepository {
     changes: TaskChanges,
     expected?: readonly number[],
   ): Promise<Task | undefined> {
-    return this.#conditional(sql.updateTask(userId, taskId, changes, expected), userId, taskId, expected);
+    return (await this.#write(sql.updateTask(userId, taskId, changes, expected), userId, taskId, expected))?.task;
   }
 
-  /** `completed` sets that state (idempotent); `undefined` flips it. */
+  /**
+   * `completed` sets that state (idempotent); `undefined` flips it. With `retry`, a retry of the
+   * same call answers what the first did, and changes nothing (a toggle is not applied twice).
+   */
   async setTaskCompletion(
     userId: string,
     taskId: string,
     completed: boolean | undefined,
     expected?: readonly number[],
-  ): Promise<Task | undefined> {
-    return this.#conditional(sql.setTaskCompletion(userId, taskId, completed, expected), userId, taskId, expected);
+    retry?: Retry,
+  ): Promise<WriteOutcome | undefined> {
+    const statement = sql.setTaskCompletion(userId, taskId, completed, expected);
+    return this.#write(statement, userId, taskId, expected, retry);
   }
 
   /** True when a task was deleted. */
   async deleteTask(userId: string, taskId: string, expected?: readonly number[]): Promise<boolean> {
-    return (await this.#conditional(sql.deleteTask(userId, taskId, expected), userId, taskId, expected)) !== undefined;
+    return (await this.#write(sql.deleteTask(userId, taskId, expected), userId, taskId, expected)) !== undefined;
+  }
+
+  /** Forgets a batch of expired idempotency keys (also done now and then by the writes that take keys). */
+  async sweepExpiredKeys(batch = SWEEP_BATCH): Promise<void> {
+    this.#lastSweep = performance.now();
+    await this.#rows(idempotency.sweepExpired(batch));
   }
 
   /**
@@ -145,16 +173,54 @@ export class TaskRepository {
    * the write cannot be split by another writer). When it matched nothing, a lookup tells a task
    * at another version (TaskChangedError) from no task at all (undefined: not found).
    */
-  async #conditional(
+  async #write(
     statement: sql.Statement,
     userId: string,
     taskId: string,
     expected: readonly number[] | undefined,
-  ): Promise<Task | undefined> {
-    const [task] = await this.#tasks(statement);
-    if (task || expected === undefined) return task;
+    retry?: Retry,
+  ): Promise<WriteOutcome | undefined> {
+    const { task, replayed } = await this.#once(userId, statement, retry);
+    if (task) return { task, replayed };
+    if (expected === undefined) return undefined;
     const current = await this.getTask(userId, taskId);
     if (current) throw new TaskChangedError(current.version);
     return undefined;
+  }
+
+  /**
+   * Runs a write once per Idempotency-Key: a key seen before answers the task remembered under it
+   * (or IdempotencyKeyReusedError when it came with another request); a new key is remembered by
+   * the write's own statement. A request that raced another with the same key loses at the key's
+   * primary key, after waiting for the winner to commit, and answers what the winner did.
+   */
+  async #once(
+    userId: string,
+    write: sql.Statement,
+    retry: Retry | undefined,
+  ): Promise<{ task: Task | undefined; replayed: boolean }> {
+    if (!retry) return { task: (await this.#tasks(write))[0], replayed: false };
+    const earlier = await this.#recall(userId, retry);
+    if (earlier) return { task: earlier, replayed: true };
+    try {
+      const [task] = await this.#tasks(idempotency.remembered(write, userId, retry));
+      if (task && performance.now() - this.#lastSweep >= SWEEP_EVERY_MS) {
+        this.sweepExpiredKeys().catch(() => {}); // best effort: expired keys are also ignored when read
+      }
+      return { task, replayed: false };
+    } catch (err) {
+      if (!idempotency.isKeyTaken(err)) throw err;
+      const first = await this.#recall(userId, retry);
+      if (first) return { task: first, replayed: true };
+      throw new IdempotencyKeyInUseError();
+    }
+  }
+
+  async #recall(userId: string, retry: Retry): Promise<Task | undefined> {
+    const [row] = await this.#rows<Record<string, unknown>>(idempotency.recall(userId, retry.key));
+    if (!row) return undefined;
+    const { idempotency_fingerprint: fingerprint, ...task } = row;
+    if (fingerprint !== retry.fingerprint) throw new IdempotencyKeyReusedError();
+    return this.#asTask(task);
   }
 }

@@ -29,6 +29,8 @@ type ModelTask = Omit<ApiTask, 'user_id'>;
 interface Model {
   /** Oldest first, as created. */
   tasks: ModelTask[];
+  /** Idempotency-Keys used on creates: the body sent first (defaults filled in) and the task answered. */
+  keys: Map<string, { sent: Json; body: string; task: ApiTask }>;
 }
 
 interface Real {
@@ -194,19 +196,50 @@ const storedTags = (tags: readonly string[]): string[] =>
 
 const hasTasks = (m: Readonly<Model>) => m.tasks.length > 0;
 
+/** The create body as the service reads it: the spec's defaults filled in, members in a fixed order. */
+const createDefaults = Object.entries(
+  (resolveRef<Json>(bodySchema(createTask)).properties as Record<string, Json>) ?? {},
+).filter(([, schema]) => 'default' in resolveRef<Json>(schema));
+function sameRequestAs(body: Json): string {
+  const filled: Json = { ...body };
+  for (const [name, schema] of createDefaults) if (!(name in filled)) filled[name] = resolveRef<Json>(schema).default;
+  return JSON.stringify(Object.fromEntries(Object.entries(filled).sort(([a], [b]) => (a < b ? -1 : 1))));
+}
+
 class Create implements Command {
   readonly body: Json;
-  constructor(body: Json) {
+  /** An Idempotency-Key, from a small set so that retries (same body) and reuse (another body) happen. */
+  readonly key: string | undefined;
+  constructor(body: Json, key?: string) {
     this.body = body;
+    this.key = key;
   }
   check = () => true;
   async run(m: Model, r: Real) {
     const sentAt = Date.now();
-    const task = await expectTask(
-      await r.send(pathOf(createTask, { user_id: r.userId }), jsonInit('POST', this.body)),
-      201,
-      this.toString(),
+    const init = jsonInit('POST', this.body, this.key === undefined ? {} : { 'idempotency-key': this.key });
+    const response = await r.send(pathOf(createTask, { user_id: r.userId }), init);
+    const earlier = this.key === undefined ? undefined : m.keys.get(this.key);
+    if (earlier) {
+      if (earlier.body !== sameRequestAs(this.body)) {
+        // The key came with another request: refused, nothing created.
+        assert.equal(response.status, 422, `${this.toString()} → ${await describeResponse(response)}`);
+      } else {
+        // A retry: the first answer again (as it was then), nothing created.
+        const replay = await expectTask(response, 201, this.toString());
+        assert.equal(response.headers.get('idempotent-replayed'), 'true', `${this.toString()}: not marked replayed`);
+        assert.deepEqual(replay, earlier.task, `${this.toString()}: the replay is not the first answer`);
+      }
+      await assertAgreement(m, r);
+      return;
+    }
+    const task = await expectTask(response, 201, this.toString());
+    assert.equal(
+      response.headers.get('idempotent-replayed'),
+      null,
+      `${this.toString()}: a first answer marked replayed`,
     );
+    if (this.key !== undefined) m.keys.set(this.key, { sent: this.body, body: sameRequestAs(this.body), task });
     assertStampedSince(task.created_at, sentAt, `${this.toString()}: created_at`);
     const completed = (this.body.completed as boolean | undefined) ?? false;
     const expected: ModelTask = {
@@ -229,7 +262,23 @@ class Create implements Command {
     await assertAgreement(m, r);
   }
   toString() {
-    return `create ${fc.stringify(this.body)}`;
+    return `create ${fc.stringify(this.body)}${this.key === undefined ? '' : ` (Idempotency-Key: ${this.key})`}`;
+  }
+}
+
+/** A client retrying a create it sent with an Idempotency-Key (its answer was lost): replayed, nothing created. */
+class RetryCreate implements Command {
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
+  check = (m: Readonly<Model>) => m.keys.size > 0;
+  async run(m: Model, r: Real) {
+    const [key, first] = [...m.keys.entries()][this.pick % m.keys.size]!;
+    await new Create(first.sent, key).run(m, r);
+  }
+  toString() {
+    return `retry create #${this.pick}`;
   }
 }
 
@@ -624,7 +673,8 @@ const listQuery: fc.Arbitrary<ListQuery> = fc.record({
 const commands = fc.commands<Model, Real, false>(
   [
     createBody.map((body) => new Create(body)),
-    createBody.map((body) => new Create(body)),
+    fc.tuple(createBody, fc.constantFrom('k1', 'k2', 'k3')).map(([body, key]) => new Create(body, key)),
+    pick.map((p) => new RetryCreate(p)),
     fc.tuple(pick, updateBody, precondition).map(([p, body, pre]) => new Update(p, body, pre)),
     fc
       .tuple(
@@ -669,7 +719,7 @@ describe('model fuzzing: the service behaves like a list of tasks in memory', ()
       fc.asyncProperty(commands, async (cmds) => {
         // A user of its own per run (and per shrink attempt): every run starts from an empty list.
         const setup = () => ({
-          model: { tasks: [] } as Model,
+          model: { tasks: [], keys: new Map() } as Model,
           real: { send, userId: newUserId('model'), otherUserId: newUserId('other') },
         });
         await fc.asyncModelRun(setup, cmds);

@@ -363,7 +363,10 @@ describe('the edge', () => {
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example.com');
     assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
-    assert.equal(res.headers.get('access-control-allow-headers'), 'Authorization,Content-Type,If-Match,If-None-Match');
+    assert.equal(
+      res.headers.get('access-control-allow-headers'),
+      'Authorization,Content-Type,Idempotency-Key,If-Match,If-None-Match',
+    );
   });
 
   test('a CORS request from an allowed origin can read ETag, Location, Link and the rate-limit headers; other origins get nothing', async () => {
@@ -372,7 +375,7 @@ describe('the edge', () => {
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
     assert.equal(
       allowed.headers.get('access-control-expose-headers'),
-      'ETag,Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate,X-Request-Id',
+      'ETag,Idempotent-Replayed,Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate,X-Request-Id',
     );
     const other = await api.raw(`/api/${userId}/tasks`, { headers: { origin: 'https://evil.example.com' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);

@@ -4,6 +4,7 @@ import { Migration20261125140000_rate_limit } from './Migration20261125140000_ra
 import { Migration20261126020907_task_priority_tags_due } from './Migration20261126020907_task_priority_tags_due.ts';
 import { Migration20261126053706_list_indexes } from './Migration20261126053706_list_indexes.ts';
 import { Migration20261126054458_task_version } from './Migration20261126054458_task_version.ts';
+import { Migration20261126064500_idempotency_key } from './Migration20261126064500_idempotency_key.ts';
 
 // Every migration, oldest first. `npm run migration:create -- <name>` writes a new file; add it here.
 export const migrationsList: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126020907_task_priority_tags_due', class: Migration20261126020907_task_priority_tags_due },
   { name: 'Migration20261126053706_list_indexes', class: Migration20261126053706_list_indexes },
   { name: 'Migration20261126054458_task_version', class: Migration20261126054458_task_version },
+  { name: 'Migration20261126064500_idempotency_key', class: Migration20261126064500_idempotency_key },
 ];
