@@ -675,8 +675,9 @@ export interface components {
         };
         /**
          * @description The database is unavailable for the moment (an outage, a restart, a
-         *     failover, too many connections). Retry after `Retry-After` seconds;
-         *     the service recovers by itself once the database is back.
+         *     failover, too many connections), or the key server that tokens are
+         *     checked with (`JWKS_URL`) does not answer. Retry after `Retry-After`
+         *     seconds; the service recovers by itself once it is back.
          */
         ServiceUnavailable: {
             headers: {

@@ -38,6 +38,11 @@ export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
 }
 
+/** The key server (JWKS_URL) cannot be asked for the keys: an outage on our side, not a bad token. */
+export class KeySetUnavailableError extends Error {
+  override name = 'KeySetUnavailableError';
+}
+
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
   /** How many verified tokens are remembered now (never more than the cache's bound). */
@@ -77,9 +82,17 @@ export function createTokenVerifier(
         cooldownDuration: config.jwksCooldownSeconds * 1000,
         cacheMaxAge: 600_000,
         timeoutDuration: 5_000,
-        [customFetch]: (url, init) => {
+        [customFetch]: async (url, init) => {
           keySet++;
-          return fetch(url, init);
+          let response: Response;
+          try {
+            response = await fetch(url, init);
+          } catch (err) {
+            if ((err as Error).name === 'TimeoutError') throw err; // jose's JWKSTimeout, below
+            throw new KeySetUnavailableError(`The key server does not answer (${(err as Error).message}).`);
+          }
+          if (!response.ok) throw new KeySetUnavailableError(`The key server answered ${response.status}.`);
+          return response;
         },
       })
     : undefined;
@@ -160,7 +173,9 @@ function toInvalidToken(err: unknown): Error {
     return new InvalidTokenError("The token's signature does not verify.");
   if (err instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('The token was signed by an unknown key.');
   if (err instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError("The token's algorithm is not accepted.");
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return err; // our problem, not the client's: a 500
+  // Our problem, not the client's: the keys cannot be had for the moment.
+  if (err instanceof errors.JWKSTimeout) return new KeySetUnavailableError('The key server did not answer in time.');
+  if (err instanceof errors.JWKSInvalid) return new KeySetUnavailableError('The key server sent no valid key set.');
   if (err instanceof errors.JOSEError) return new InvalidTokenError('The token is malformed.');
   return err as Error;
 }

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { components } from '../../generated/schema.d.ts';
 import { DatabaseUnavailableError } from '../db/availability.ts';
+import { KeySetUnavailableError } from '../auth/token-verifier.ts';
 import { requestIdOf } from './request-log.ts';
 import {
   ConflictingFiltersError,
@@ -199,6 +200,15 @@ function toProblem(err: unknown, contentType: string | undefined): ProblemError 
   if (err instanceof ConflictingFiltersError)
     return validationProblem([{ path: `/query/${err.parameter}`, message: err.message }]);
   if (err instanceof UnknownTimeZoneError) return validationProblem([{ path: '/query/tz', message: err.message }]);
+  if (err instanceof KeySetUnavailableError) {
+    return new ProblemError(
+      503,
+      'Tokens cannot be checked for the moment (the key server does not answer); retry in a few seconds.',
+      {
+        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
+      },
+    );
+  }
   if (err instanceof DatabaseUnavailableError) {
     return new ProblemError(503, 'The database is unavailable for the moment; retry in a few seconds.', {
       headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },

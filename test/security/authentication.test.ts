@@ -108,6 +108,7 @@ describe('authentication with a shared secret (HS256)', () => {
       /"none" are not accepted/,
     ],
     ['a token without exp', async (u) => `Bearer ${await hs256({ sub: u })}`, /"exp" claim/],
+    ['a token without sub', async () => `Bearer ${await hs256({ exp: now() + 600 })}`, /"sub" claim/],
     [
       'a subject that is not a user id',
       async () => `Bearer ${await hs256({ sub: 'bob@example.com', exp: now() + 600 })}`,
@@ -213,6 +214,7 @@ describe('authentication with public keys from a JWKS URL (Better Auth JWT plugi
   const published: JWK[] = [];
   let ed: { privateKey: CryptoKey; publicKey: CryptoKey };
   let ec: { privateKey: CryptoKey; publicKey: CryptoKey };
+  let keyServerFails = false;
 
   async function publish(kid: string, publicKey: CryptoKey, alg: string) {
     published.push({ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' });
@@ -226,6 +228,11 @@ describe('authentication with public keys from a JWKS URL (Better Auth JWT plugi
     ec = await generateKeyPair('ES256');
     await publish('ed-1', ed.publicKey, 'EdDSA');
     keyServer = createServer((_req, res) => {
+      if (keyServerFails) {
+        res.statusCode = 500;
+        res.end('upstream trouble');
+        return;
+      }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ keys: published }));
     });
@@ -287,6 +294,58 @@ describe('authentication with public keys from a JWKS URL (Better Auth JWT plugi
     assert.match(((await res.json()) as { detail: string }).detail, /unknown key/);
   });
 
+  test('a token naming a kid the key set does not have answers 401 "signed by an unknown key"', async () => {
+    const userId = newUserId();
+    const res = await list(userId, await sign(ed.privateKey, 'EdDSA', 'nobody', { sub: userId, exp: now() + 600 }));
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { detail: string }).detail, 'The token was signed by an unknown key.');
+  });
+
+  test('RS256/384/512, PS256/384/512, ES384 and ES512 tokens signed by published keys are accepted', async () => {
+    // A WebCrypto key is bound to one algorithm (and hash): one pair each.
+    const algs = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES384', 'ES512'];
+    const keys = await Promise.all(
+      algs.map(async (alg) => {
+        const { privateKey, publicKey } = await generateKeyPair(alg, { modulusLength: 2048 });
+        return [alg, privateKey, publicKey] as const;
+      }),
+    );
+    for (const [alg, , publicKey] of keys) await publish(`key-${alg}`, publicKey, alg);
+    for (const [alg, privateKey] of keys) {
+      const userId = newUserId();
+      const res = await list(userId, await sign(privateKey, alg, `key-${alg}`, { sub: userId, exp: now() + 600 }));
+      assert.equal(res.status, 200, alg);
+    }
+  });
+
+  test('while the key server fails, tokens it would have to vouch for get 503 with Retry-After; known keys keep working', async () => {
+    const userId = newUserId();
+    const fresh = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    await publish('ed-fresh', fresh.publicKey, 'EdDSA');
+    keyServerFails = true;
+    try {
+      const refused = await list(
+        userId,
+        await sign(fresh.privateKey, 'EdDSA', 'ed-fresh', { sub: userId, exp: now() + 600 }),
+      );
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '5');
+      assert.equal(
+        ((await refused.json()) as { detail: string }).detail,
+        'Tokens cannot be checked for the moment (the key server does not answer); retry in a few seconds.',
+      );
+      const known = await list(userId, await sign(ed.privateKey, 'EdDSA', 'ed-1', { sub: userId, exp: now() + 600 }));
+      assert.equal(known.status, 200, 'a key fetched before still verifies');
+    } finally {
+      keyServerFails = false;
+    }
+    const recovered = await list(
+      userId,
+      await sign(fresh.privateKey, 'EdDSA', 'ed-fresh', { sub: userId, exp: now() + 600 }),
+    );
+    assert.equal(recovered.status, 200, 'and once the key server is back, so is the new key');
+  });
+
   test('a token signed by a key that is not published answers 401', async () => {
     const userId = newUserId();
     const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
@@ -308,6 +367,43 @@ describe('authentication with public keys from a JWKS URL (Better Auth JWT plugi
   test('an HS256 token signed with the usual test secret is refused too: no secret is configured', async () => {
     const userId = newUserId();
     assert.equal((await list(userId, await tokenFor(userId))).status, 401);
+  });
+});
+
+describe('JWKS_COOLDOWN_SECONDS limits how often the key server is asked', () => {
+  test('tokens naming unknown kids, one after another, cost the key server one fetch per cooldown, not one each', async () => {
+    const key = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const keys = [{ ...(await exportJWK(key.publicKey)), kid: 'ed-1', alg: 'EdDSA', use: 'sig' }];
+    let fetches = 0;
+    const keyServer = createServer((_req, res) => {
+      fetches += 1;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys }));
+    });
+    await new Promise<void>((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
+    const { port } = keyServer.address() as AddressInfo;
+    const api = await startTestServer(
+      {},
+      {
+        env: { BETTER_AUTH_SECRET: '', JWKS_URL: `http://127.0.0.1:${port}/jwks`, JWKS_COOLDOWN_SECONDS: '30' },
+      },
+    );
+    try {
+      const userId = newUserId();
+      const token = (kid: string) =>
+        new SignJWT({ sub: userId, exp: now() + 600 }).setProtectedHeader({ alg: 'EdDSA', kid }).sign(key.privateKey);
+      const send = async (kid: string) =>
+        (await api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${await token(kid)}` } })).status;
+      assert.equal(await send('ed-1'), 200);
+      assert.equal(fetches, 1);
+      const statuses = [];
+      for (let i = 0; i < 5; i += 1) statuses.push(await send(`forged-${i}`));
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
+      assert.equal(fetches, 1, 'within the cooldown, no unknown kid makes the service fetch the key set again');
+    } finally {
+      await api.close();
+      keyServer.close();
+    }
   });
 });
 
