@@ -676,6 +676,31 @@ export function invalidQueryValue(input: unknown): fc.Arbitrary<string> {
     .filter((raw) => percentEncode(raw).length <= MAX_URL_PART && !paramAccepts(schema, raw));
 }
 
+/** What an HTTP header value can carry as sent: Latin-1 bytes, no control characters, no surrounding white space (dropped in transit). */
+const headerSafe = (value: string) =>
+  value.length > 0 && value === value.trim() && /^[\x20-\x7E\x80-\xFF]*$/.test(value);
+
+/**
+ * A header value the parameter's schema refuses (If-Match that is no list of entity tags, an
+ * Idempotency-Key too long or not printable ASCII), among values HTTP can carry.
+ */
+export function invalidHeaderValue(input: unknown): fc.Arbitrary<string> {
+  const schema = resolveRef<Schema>(input);
+  const accepts = validatorFor(schema);
+  const latin1 = fc.integer({ min: 0x20, max: 0xff }).map((code) => String.fromCharCode(code));
+  const valid = validValue(schema).filter((v): v is string => typeof v === 'string');
+  return fc
+    .oneof(
+      fc.string({ unit: latin1, minLength: 1, maxLength: 40 }),
+      // Just past a length limit, and a valid value with one character changed or added.
+      valid.map((v) => v.padEnd(((schema.maxLength as number | undefined) ?? 1000) + 1, v || 'x')),
+      fc
+        .tuple(valid, fc.nat(), latin1)
+        .map(([v, at, c]) => v.slice(0, at % (v.length + 1)) + c + v.slice(at % (v.length + 1))),
+    )
+    .filter((value) => headerSafe(value) && !accepts(value));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Opaque tokens (cursors) the service issued, mutated the way a fuzzer mutates bytes
 

@@ -16,6 +16,7 @@ import {
   bodyLimitBytes,
   decodedToken,
   invalidPathSegment,
+  invalidHeaderValue,
   invalidQueryValue,
   invalidValue,
   malformedJson,
@@ -48,7 +49,7 @@ type Json = Record<string, unknown>;
 // ---------------------------------------------------------------------------------------------
 // What the spec says about an operation
 
-const params = (op: Operation, where: 'path' | 'query') => op.parameters.filter((p) => p.in === where);
+const params = (op: Operation, where: 'path' | 'query' | 'header') => op.parameters.filter((p) => p.in === where);
 
 function jsonMediaType(op: Operation): string | undefined {
   const content = (op.requestBody?.content as Record<string, Json> | undefined) ?? {};
@@ -238,6 +239,7 @@ type Breakage =
   | { kind: 'query'; name: string; value: string }
   | { kind: 'duplicateQuery'; name: string; values: [string, string] }
   | { kind: 'unknownQuery'; name: string; value: string }
+  | { kind: 'header'; name: string; value: string }
   | { kind: 'body'; value: unknown }
   | { kind: 'malformedJson'; text: string }
   | { kind: 'contentType'; type: string }
@@ -292,6 +294,11 @@ function breakages(op: Operation, chaos: boolean): fc.Arbitrary<Breakage>[] {
       : fc.stringMatching(/^[a-z_]{1,12}$/)
   ).filter((n) => n !== '' && !known.includes(n));
   out.push(fc.record({ kind: fc.constant('unknownQuery' as const), name: unknownName, value: text(0, 10) }));
+  // Header parameters (If-Match, If-None-Match, Idempotency-Key) the contract refuses.
+  for (const p of params(op, 'header')) {
+    const name = p.name as string;
+    out.push(invalidHeaderValue(p.schema).map((value) => ({ kind: 'header' as const, name, value })));
+  }
   const schema = bodySchema(op);
   const takesBody = schema !== undefined;
   if (takesBody || (chaos && op.method !== 'GET')) {
@@ -354,8 +361,8 @@ function expectedStatus(
       return { status: 400, why: 'a body that is not JSON' };
     }
   } else if (op.requestBody?.required === true) return { status: 422, why: 'no body where one is required' };
-  if (plan.breakages.some((b) => ['path', 'query', 'duplicateQuery', 'unknownQuery'].includes(b.kind)))
-    return { status: 422, why: 'a path or query parameter the contract refuses' };
+  if (plan.breakages.some((b) => ['path', 'query', 'duplicateQuery', 'unknownQuery', 'header'].includes(b.kind)))
+    return { status: 422, why: 'a path, query or header parameter the contract refuses' };
   if (parsed && !schemaValidator(bodySchema(op), `${op.operationId}:request`)(parsed.value))
     return { status: 422, why: 'a body the schema refuses' };
   return undefined; // the breakages cancelled out: a valid request
@@ -372,6 +379,7 @@ function brokenRequest(
   let body: string | undefined = plan.body === undefined ? undefined : JSON.stringify(plan.body);
   let contentType: string | undefined = body === undefined ? undefined : 'application/json';
   let encoding: string | undefined;
+  const extraHeaders: Record<string, string> = {};
   for (const b of plan.breakages) {
     switch (b.kind) {
       case 'path':
@@ -385,6 +393,9 @@ function brokenRequest(
         break;
       case 'unknownQuery':
         query = [...query, [b.name, b.value]];
+        break;
+      case 'header':
+        extraHeaders[b.name.toLowerCase()] = b.value;
         break;
       case 'body':
         body = JSON.stringify(b.value);
@@ -407,7 +418,7 @@ function brokenRequest(
         break;
     }
   }
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (contentType) headers['content-type'] = contentType;
   if (encoding) headers['content-encoding'] = encoding;
   return {

@@ -327,16 +327,16 @@ describe('SDK generated from the contract', () => {
     });
 
     const path = { user_id: userId };
-    const created = await sdk.createTask({
-      path,
-      body: {
-        title: 'Buy milk',
-        description: 'Two litres',
-        priority: 'high',
-        tags: ['errands', 'Errands', 'shop'],
-        due_at: '2026-11-27T17:00:00+01:00',
-      },
-    });
+    const draft = {
+      title: 'Buy milk',
+      description: 'Two litres',
+      priority: 'high',
+      tags: ['errands', 'Errands', 'shop'],
+      due_at: '2026-11-27T17:00:00+01:00',
+    };
+    // Sent with an Idempotency-Key, so the client may retry it when the answer gets lost.
+    const retry = { 'Idempotency-Key': `create-${userId}` };
+    const created = await sdk.createTask({ path, body: draft, headers: retry });
     assert.equal(
       created.response.status,
       201,
@@ -364,6 +364,9 @@ describe('SDK generated from the contract', () => {
     });
     assert.equal(created.response.headers.get('location'), `/api/${userId}/tasks/${task.id}`);
     assert.equal(created.response.headers.get('etag'), '"1"');
+    const retried = await sdk.createTask({ path, body: draft, headers: retry });
+    assert.deepEqual(outcome(retried), outcome(created), 'the retry answers the first response');
+    assert.equal(retried.response.headers.get('idempotent-replayed'), 'true');
     const taskPath = { ...path, task_id: task.id };
 
     const open = await sdk.listTasks({ path, query: { completed: false, limit: 10 } });
@@ -463,7 +466,7 @@ describe('SDK generated from the contract', () => {
 
     assert.deepEqual(violations, [], 'a response broke the contract');
     // The SDK asked for the bearer token on every call, as the spec's security says.
-    assert.equal(calls, 12);
+    assert.equal(calls, 13);
     assert.deepEqual(authAskedFor, specDeclaresSecurity ? Array(calls).fill({ scheme: 'bearer', type: 'http' }) : []);
   });
 });
