@@ -74,6 +74,7 @@ const fromRow = (r: Record<string, unknown>) =>
     completedAt: r.completed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    version: r.version,
   }) as Task;
 
 const ROUTE = /^\/api\/([^/?]+)\/tasks(?:\/([^/?]+)(\/complete)?)?(?:\?(.*))?$/;
