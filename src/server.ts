@@ -1,10 +1,10 @@
 // Entry point: config → database (migrated) → app → listen; on SIGTERM/SIGINT: not ready, a delay, drain, close.
 import cluster from 'node:cluster';
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createApp } from './app.ts';
 import { startWorkers } from './cluster.ts';
 import { loadConfig, loadOrExit, type Config } from './config.ts';
@@ -86,17 +86,22 @@ export async function startServer(
             throw err;
           })
         : undefined;
-    // Responses not yet begun when draining starts tell keep-alive clients to go (Connection: close),
-    // so the connection closes once they are sent and the drain ends without resetting anyone.
-    const inFlight = new Set<ServerResponse>();
+    // While draining, the last response on each connection tells its client to go (Connection: close),
+    // so the connection closes once it is sent and the drain ends without resetting anyone. Only the
+    // last: a request pipelined behind one in flight is still answered, and closes the connection itself.
+    const lastOnConnection = new Map<Socket, ServerResponse>();
     let draining = false;
     const closeAfterAnswer = (res: ServerResponse) => {
       if (!res.headersSent) res.setHeader('Connection', 'close');
     };
-    server.on('request', (_req, res: ServerResponse) => {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const previous = lastOnConnection.get(req.socket);
+      if (draining && previous && !previous.headersSent) previous.removeHeader('Connection');
+      lastOnConnection.set(req.socket, res);
       if (draining) closeAfterAnswer(res);
-      inFlight.add(res);
-      res.once('close', () => inFlight.delete(res));
+      res.once('close', () => {
+        if (lastOnConnection.get(req.socket) === res) lastOnConnection.delete(req.socket);
+      });
     });
     return {
       server,
@@ -108,7 +113,7 @@ export async function startServer(
         // Probes arriving on open connections while in-flight requests finish hear "not ready".
         readiness.shuttingDown();
         draining = true;
-        inFlight.forEach(closeAfterAnswer);
+        lastOnConnection.forEach(closeAfterAnswer);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
