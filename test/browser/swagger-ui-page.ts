@@ -20,7 +20,7 @@ interface Execution {
   shown: { status: number; body: string };
 }
 
-const byNameAndPlace = (a: ParameterRow, b: ParameterRow) => `${a.in}:${a.name}`.localeCompare(`${b.in}:${b.name}`);
+export const byNameAndPlace = (a: ParameterRow, b: ParameterRow) => `${a.in}:${a.name}`.localeCompare(`${b.in}:${b.name}`);
 
 export class SwaggerUiPage {
   readonly page: Page;
