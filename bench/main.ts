@@ -4,7 +4,8 @@
 // Environment (defaults): BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
 // BENCH_SCENARIOS (all but listDeep; e.g. getTask,getTask-hot,mix), BENCH_SERVERS (api,baseline,floor),
 // BENCH_PRELOAD (1: 1 M tasks over 10 k users, user 0 with 100 k), BENCH_WORKERS (WEB_CONCURRENCY of
-// Tasks API), BENCH_PROFILE (1: a CPU-profile pass of Tasks API), BENCH_ADMIN_URL, BENCH_OUTPUT
+// Tasks API), BENCH_PROFILE (1: a CPU-profile pass of Tasks API and the baseline, for
+// BENCH_PROFILE_SCENARIOS, default getTask,listTasks100,createTask,mix), BENCH_ADMIN_URL, BENCH_OUTPUT
 // (docs/benchmarks.md; "-" prints only).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
@@ -124,19 +125,23 @@ async function main(): Promise<void> {
     const uptimeAfter = uptime();
     const plansText = env.BENCH_PLANS === '1' || PRELOAD ? await plans(url, DATA) : '';
 
+    // Tasks API and the baseline side by side: what the first spends that the second does not.
     const profiles = [];
-    const api = servers.find((s) => s.kind === 'api');
-    if (PROFILE && api) {
+    if (PROFILE) {
       const dir = await mkdtemp(join(tmpdir(), 'bench-profile-'));
-      for (const scenario of SCENARIOS.filter((s) => s.operation !== 'deleteTask')) {
-        const profilePath = join(dir, `${scenario.name}.cpuprofile`);
-        const m = await measure(api, scenario.name, requests(scenario, DATA, auth), {
-          seconds: SECONDS,
-          warmup: 0,
-          connections: CONNECTIONS,
-          profilePath,
-        });
-        profiles.push({ scenario: scenario.name, serverUs: m.serverUs, buckets: await summarizeProfile(profilePath) });
+      const profiled = chooseScenarios(env.BENCH_PROFILE_SCENARIOS ?? 'getTask,listTasks100,createTask,mix');
+      for (const scenario of profiled) {
+        for (const server of servers.filter((s) => s.kind !== 'floor')) {
+          const profilePath = join(dir, `${server.kind}-${scenario.name}.cpuprofile`);
+          const m = await measure(server, scenario.name, requests(scenario, DATA, auth), {
+            seconds: SECONDS,
+            warmup: 0,
+            connections: CONNECTIONS,
+            profilePath,
+          });
+          const label = `${scenario.name} (${server.kind})`;
+          profiles.push({ scenario: label, serverUs: m.serverUs, buckets: await summarizeProfile(profilePath) });
+        }
       }
     }
     const { rows } = await admin('select version() as version');
@@ -156,7 +161,7 @@ async function main(): Promise<void> {
       ...(profiles.length
         ? [
             '',
-            '#### Where Tasks API spends its CPU (profile pass, user + system time apportioned by samples)',
+            "#### Where the CPU goes (profile pass; each server's measured CPU per request apportioned by its samples)",
             '',
             profileTable(profiles),
           ]

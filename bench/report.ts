@@ -58,7 +58,7 @@ export function profileTable(profiles: { scenario: string; serverUs: number; buc
   const us = (p: (typeof profiles)[number], name: string) => ((p.buckets.get(name) ?? 0) / busy(p)) * p.serverUs;
   names.sort((a, b) => profiles.reduce((t, p) => t + us(p, b) - us(p, a), 0));
   return [
-    `| Tasks API, CPU µs per request | ${profiles.map((p) => p.scenario).join(' | ')} |`,
+    `| CPU µs per request | ${profiles.map((p) => p.scenario).join(' | ')} |`,
     `| --- | ${profiles.map(() => '---:').join(' | ')} |`,
     ...names.map((name) => `| ${name} | ${profiles.map((p) => us(p, name).toFixed(0)).join(' | ')} |`),
     `| **total (measured)** | ${profiles.map((p) => `**${p.serverUs.toFixed(0)}**`).join(' | ')} |`,
