@@ -31,6 +31,8 @@ function bucket({ functionName, url }: { functionName: string; url: string }): s
     if (functionName === '(program)') return 'V8 (program)';
     return /^write/.test(functionName) ? 'socket writes (native)' : undefined; // a builtin: its caller's
   }
+  // The profiler's own work (stopping, serialising the profile) is no request's.
+  if (url.startsWith('node:inspector')) return 'idle';
   // The innermost node_modules package decides (a dependency's dependency is its own bucket).
   const path = url.includes('/node_modules/') ? url.slice(url.lastIndexOf('/node_modules/') + 13) : url;
   for (const [pattern, name] of BUCKETS) if (pattern.test(path)) return name;
