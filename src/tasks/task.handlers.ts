@@ -47,7 +47,7 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
     },
 
     getTaskSummary: async (req, res) => {
-      const summary = await tasks.summarizeTasks(req.params.user_id, toTimeZone(req.query.tz ?? 'UTC'));
+      const summary = await tasks.getTaskSummary(req.params.user_id, toTimeZone(req.query.tz ?? 'UTC'));
       res.json(toApiTaskSummary(summary));
     },
 
@@ -78,7 +78,7 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
       // No body (the seed clients' call) or {} toggles; {"completed": …} sets.
       const { user_id, task_id } = req.params;
       const expected = ifMatchVersions(req.get('if-match'));
-      const done = await tasks.setTaskCompletion(user_id, task_id, req.body?.completed, expected, retryOf(req));
+      const done = await tasks.toggleTaskCompletion(user_id, task_id, req.body?.completed, expected, retryOf(req));
       if (!done) throw new TaskNotFoundError();
       if (done.replayed) res.set('Idempotent-Replayed', 'true');
       res.set('ETag', etagOf(done.task.version)).json(toApiTask(done.task));

@@ -112,7 +112,7 @@ export class TaskRepository {
   }
 
   /** `timeZone` is an IANA name the database knows (see toTimeZone). */
-  async summarizeTasks(userId: string, timeZone: string): Promise<TaskSummary> {
+  async getTaskSummary(userId: string, timeZone: string): Promise<TaskSummary> {
     const statement = sql.taskSummary(userId, timeZone);
     const [row] = await this.#rows<{
       total: number;
@@ -146,7 +146,7 @@ export class TaskRepository {
    * `completed` sets that state (idempotent); `undefined` flips it. With `retry`, a retry of the
    * same call answers what the first did, and changes nothing (a toggle is not applied twice).
    */
-  async setTaskCompletion(
+  async toggleTaskCompletion(
     userId: string,
     taskId: string,
     completed: boolean | undefined,
