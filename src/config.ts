@@ -4,6 +4,7 @@
 // the first problem; the loader then throws one ConfigError that lists them all, so an operator
 // fixes a deployment in one round, not one variable per restart. Adding a variable: read it in the
 // section it belongs to (database, auth, …), list it in .env.example and the README's table.
+import { existsSync } from 'node:fs';
 import proxyaddr from 'proxy-addr';
 import { ConnectionStringError, LIBPQ_VARIABLES, pgConnectionOptions, type LibpqEnvironment } from './db/connection.ts';
 
@@ -389,8 +390,13 @@ export function loadConfig(vars: Env = process.env): Config {
   return config;
 }
 
-/** For commands (the server, migrate, token): runs a loader, or prints every problem without a stack and exits 1. */
+/**
+ * For commands (the server, migrate, token): reads `.env` when there is one (variables already set
+ * win), then runs a loader, or prints every problem without a stack and exits 1. Read here rather
+ * than with node's --env-file-if-exists, which prints a line to every newcomer who has no `.env`.
+ */
 export function loadOrExit<T>(load: () => T): T {
+  if (existsSync('.env')) process.loadEnvFile('.env');
   try {
     return load();
   } catch (err) {
