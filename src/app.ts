@@ -48,7 +48,14 @@ const EXPOSED_HEADERS = [
   'X-Request-Id',
 ];
 /** Request headers a browser client may send (beyond the CORS-safelisted ones). */
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'If-None-Match'];
+const ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Idempotency-Key',
+  'If-Match',
+  'If-None-Match',
+  'X-Request-Id',
+];
 
 export function createApp({
   config,

@@ -389,7 +389,8 @@ describe('configuration', () => {
         assert.deepEqual(Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('access-control-'))), {
           'access-control-allow-origin': 'http://localhost:3000',
           'access-control-allow-methods': 'GET,HEAD,PUT,PATCH,POST,DELETE',
-          'access-control-allow-headers': 'Authorization,Content-Type,Idempotency-Key,If-Match,If-None-Match',
+          'access-control-allow-headers':
+            'Authorization,Content-Type,Idempotency-Key,If-Match,If-None-Match,X-Request-Id',
           'access-control-expose-headers':
             'ETag,Idempotent-Replayed,Location,Link,RateLimit,RateLimit-Policy,Retry-After,WWW-Authenticate,X-Request-Id',
           'access-control-max-age': '600',

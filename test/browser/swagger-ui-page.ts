@@ -20,7 +20,8 @@ interface Execution {
   shown: { status: number; body: string };
 }
 
-export const byNameAndPlace = (a: ParameterRow, b: ParameterRow) => `${a.in}:${a.name}`.localeCompare(`${b.in}:${b.name}`);
+export const byNameAndPlace = (a: ParameterRow, b: ParameterRow) =>
+  `${a.in}:${a.name}`.localeCompare(`${b.in}:${b.name}`);
 
 export class SwaggerUiPage {
   readonly page: Page;

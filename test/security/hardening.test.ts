@@ -365,7 +365,7 @@ describe('the edge', () => {
     assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
     assert.equal(
       res.headers.get('access-control-allow-headers'),
-      'Authorization,Content-Type,Idempotency-Key,If-Match,If-None-Match',
+      'Authorization,Content-Type,Idempotency-Key,If-Match,If-None-Match,X-Request-Id',
     );
   });
 
