@@ -22,12 +22,6 @@ describe('ETags, If-Match and If-None-Match', () => {
   });
   after(() => api.close());
 
-  async function create(userId: string, title = 'Buy milk'): Promise<Task> {
-    const res = await api.raw(`/api/${userId}/tasks`, json({ title }));
-    assert.equal(res.status, 201);
-    return (await res.json()) as Task;
-  }
-
   const taskPath = (task: Task) => `/api/${task.user_id}/tasks/${task.id}`;
   const withHeaders = (init: RequestInit, headers: Record<string, string>): RequestInit => ({
     ...init,
@@ -71,7 +65,7 @@ describe('ETags, If-Match and If-None-Match', () => {
 
   describe('If-None-Match on getTask', () => {
     test('the current ETag (or W/ of it, or *) answers 304 with the ETag and no body', async () => {
-      const task = await create(newUserId());
+      const task = await api.createTask(newUserId(), { title: 'Buy milk' });
       for (const header of ['"1"', 'W/"1"', '"7", "1"', '*']) {
         const res = await api.raw(taskPath(task), { headers: { 'if-none-match': header } });
         assert.equal(res.status, 304, header);
@@ -81,7 +75,7 @@ describe('ETags, If-Match and If-None-Match', () => {
     });
 
     test('an ETag the task has moved past answers 200 with the task and its new ETag', async () => {
-      const task = await create(newUserId());
+      const task = await api.createTask(newUserId(), { title: 'Buy milk' });
       const changed = (await (await api.raw(taskPath(task), json({ title: 'Buy oat milk' }, 'PUT'))).json()) as Task;
       const res = await api.raw(taskPath(task), { headers: { 'if-none-match': '"1"' } });
       assert.equal(res.status, 200);
@@ -107,7 +101,7 @@ describe('ETags, If-Match and If-None-Match', () => {
 
     for (const [name, write] of Object.entries(writes)) {
       test(`${name}: a stale ETag answers 412 naming the current one, and the task is unchanged`, async () => {
-        const task = await create(newUserId());
+        const task = await api.createTask(newUserId(), { title: 'Buy milk' });
         const moved = (await (await api.raw(taskPath(task), json({ description: 'moved on' }, 'PUT'))).json()) as Task;
         const [path, init] = write(task);
         for (const header of ['"1"', 'W/"2"', '"999"', '"not-ours"']) {
@@ -118,7 +112,7 @@ describe('ETags, If-Match and If-None-Match', () => {
 
       test(`${name}: the current ETag (one of a list, or *) lets the write through`, async () => {
         for (const header of ['"1"', '"5", "1"', '*']) {
-          const task = await create(newUserId());
+          const task = await api.createTask(newUserId(), { title: 'Buy milk' });
           const [path, init] = write(task);
           const res = await api.raw(path, withHeaders(init, { 'if-match': header }));
           assert.equal(res.status, 200, header);
@@ -126,7 +120,10 @@ describe('ETags, If-Match and If-None-Match', () => {
       });
 
       test(`${name}: an unknown task answers 404 whatever If-Match says`, async () => {
-        const ghost = { ...(await create(newUserId())), id: '0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f' };
+        const ghost = {
+          ...(await api.createTask(newUserId(), { title: 'Buy milk' })),
+          id: '0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f',
+        };
         const [path, init] = write(ghost);
         for (const header of ['"1"', '*']) {
           assert.equal((await api.raw(path, withHeaders(init, { 'if-match': header }))).status, 404, header);
@@ -135,7 +132,7 @@ describe('ETags, If-Match and If-None-Match', () => {
     }
 
     test('ten writers holding the same ETag: exactly one wins, the other nine get 412', async () => {
-      const task = await create(newUserId());
+      const task = await api.createTask(newUserId(), { title: 'Buy milk' });
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           api.raw(taskPath(task), withHeaders(json({ title: `Writer ${i}` }, 'PUT'), { 'if-match': '"1"' })),
@@ -148,7 +145,7 @@ describe('ETags, If-Match and If-None-Match', () => {
     });
 
     test('an If-Match that is not a list of entity tags answers 422 naming the header', async () => {
-      const task = await create(newUserId());
+      const task = await api.createTask(newUserId(), { title: 'Buy milk' });
       const res = await api.raw(taskPath(task), withHeaders(json({ title: 'x' }, 'PUT'), { 'if-match': '1' }));
       assert.equal(res.status, 422);
       const problem = (await res.json()) as { errors: { path: string }[] };

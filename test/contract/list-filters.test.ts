@@ -7,19 +7,12 @@ import { passInstant } from '../support/clock.ts';
 import { json, newUserId, startTestServer, type TestServer } from '../support/server.ts';
 
 type Task = components['schemas']['Task'];
-type TaskCreate = components['schemas']['TaskCreate'];
 
 describe('listTasks filters and search', () => {
   let api: TestServer;
   let userId: string;
   /** The fixture, in creation order: the default sort lists them newest first. */
   let milk: Task, report: Task, callMom: Task, trip: Task, bugs: Task;
-
-  async function create(body: TaskCreate): Promise<Task> {
-    const response = await api.raw(`/api/${userId}/tasks`, json(body));
-    assert.equal(response.status, 201);
-    return (await response.json()) as Task;
-  }
 
   async function list(query: string): Promise<Task[]> {
     const response = await api.raw(`/api/${userId}/tasks?${query}`);
@@ -38,20 +31,20 @@ describe('listTasks filters and search', () => {
   before(async () => {
     api = await startTestServer();
     userId = newUserId();
-    milk = await create({
+    milk = await api.createTask(userId, {
       title: 'Buy milk',
       priority: 'low',
       tags: ['Home', 'errands'],
       due_at: '2020-01-01T09:00:00Z',
     });
-    report = await create({
+    report = await api.createTask(userId, {
       title: 'Write report',
       description: 'Q3 numbers, 100% done_ish',
       priority: 'high',
       tags: ['work', 'Q3'],
       due_at: '2999-01-01T09:00:00Z',
     });
-    callMom = await create({
+    callMom = await api.createTask(userId, {
       title: 'Call mom',
       description: 'about the MILK',
       priority: 'medium',
@@ -59,8 +52,8 @@ describe('listTasks filters and search', () => {
       due_at: '2020-06-01T09:00:00Z',
       completed: true,
     });
-    trip = await create({ title: 'Plan trip', description: 'C:\\trips\\2027' });
-    bugs = await create({
+    trip = await api.createTask(userId, { title: 'Plan trip', description: 'C:\\trips\\2027' });
+    bugs = await api.createTask(userId, {
       title: 'report bugs',
       priority: 'high',
       tags: ['WORK'],
@@ -125,8 +118,8 @@ describe('listTasks filters and search', () => {
   });
 
   test('a tag with reserved characters, sent as URLSearchParams writes it, filters, and so does its Link', async () => {
-    const starred = await create({ title: 'Starred', tags: ['*urgent*', 'a/b'] });
-    const starredToo = await create({ title: 'Starred too', tags: ['a/b', '*Urgent*'] });
+    const starred = await api.createTask(userId, { title: 'Starred', tags: ['*urgent*', 'a/b'] });
+    const starredToo = await api.createTask(userId, { title: 'Starred too', tags: ['a/b', '*Urgent*'] });
     const sent = new URLSearchParams([
       ['tag', '*URGENT*'],
       ['tag', 'a/b'],

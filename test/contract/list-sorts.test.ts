@@ -78,12 +78,6 @@ describe('listTasks sorts and their keyset pages', () => {
   });
   after(() => api.close());
 
-  async function create(userId: string, body: TaskCreate): Promise<Task> {
-    const response = await api.raw(`/api/${userId}/tasks`, json(body));
-    assert.equal(response.status, 201);
-    return (await response.json()) as Task;
-  }
-
   async function page(path: string): Promise<{ tasks: Task[]; next: string | undefined }> {
     const response = await api.raw(path);
     assert.equal(response.status, 200, `${path} → ${await response.clone().text()}`);
@@ -97,7 +91,7 @@ describe('listTasks sorts and their keyset pages', () => {
     test(`sort=${sort}: pages of 2 stay exact while tasks are created and deleted between them`, async () => {
       const userId = newUserId();
       const live: Task[] = [];
-      for (const body of FIXTURE) live.push(await create(userId, body));
+      for (const body of FIXTURE) live.push(await api.createTask(userId, body));
       // updated_at differs from created_at for one task, so the two sorts differ.
       const touched = await api.raw(`/api/${userId}/tasks/${live[1]!.id}`, json({}, 'PUT'));
       live[1] = (await touched.json()) as Task;
@@ -125,7 +119,7 @@ describe('listTasks sorts and their keyset pages', () => {
           live.splice(live.indexOf(victim), 1);
         }
         const newcomer = NEWCOMERS[step];
-        if (newcomer) live.push(await create(userId, newcomer));
+        if (newcomer) live.push(await api.createTask(userId, newcomer));
         path = next;
         assert.ok(step < 20, 'paging does not end');
       }
@@ -136,7 +130,7 @@ describe('listTasks sorts and their keyset pages', () => {
   test('the sorts order as documented: due dates missing last both ways, priority by importance, title by code point', async () => {
     const userId = newUserId();
     const tasks: Task[] = [];
-    for (const body of FIXTURE) tasks.push(await create(userId, body));
+    for (const body of FIXTURE) tasks.push(await api.createTask(userId, body));
     const titles = async (sort: string) =>
       (await page(`/api/${userId}/tasks?sort=${sort}`)).tasks.map((t) => `${t.title}/${t.priority}`);
     // Ties within a key are broken by id (creation order here), in the sort's direction.

@@ -6,7 +6,6 @@ import type { components } from '../../generated/schema.d.ts';
 import { json, newUserId, startTestServer, type TestServer } from '../support/server.ts';
 
 type Task = components['schemas']['Task'];
-type TaskCreate = components['schemas']['TaskCreate'];
 type TaskUpdate = components['schemas']['TaskUpdate'];
 
 describe('priority, tags, due_at and completed_at', () => {
@@ -15,16 +14,6 @@ describe('priority, tags, due_at and completed_at', () => {
     api = await startTestServer();
   });
   after(() => api.close());
-
-  async function create(userId: string, body: TaskCreate): Promise<Task> {
-    const { data, response } = await api.client.POST('/api/{user_id}/tasks', {
-      params: { path: { user_id: userId } },
-      body,
-    });
-    assert.equal(response.status, 201);
-    assert.ok(data);
-    return data;
-  }
 
   async function update(userId: string, taskId: string, body: TaskUpdate): Promise<Task> {
     const { data, response } = await api.client.PUT('/api/{user_id}/tasks/{task_id}', {
@@ -51,7 +40,7 @@ describe('priority, tags, due_at and completed_at', () => {
 
   test('a task created with every field answers them back: tags without case duplicates, due_at in UTC', async () => {
     const userId = newUserId();
-    const task = await create(userId, {
+    const task = await api.createTask(userId, {
       title: 'Write the quarterly report',
       priority: 'high',
       tags: ['Work', 'Q3', 'work', 'finance', 'WORK', 'q3'],
@@ -75,7 +64,7 @@ describe('priority, tags, due_at and completed_at', () => {
   });
 
   test('left out, a task has priority none, no tags, no due date and no completion time', async () => {
-    const task = await create(newUserId(), { title: 'Buy milk' });
+    const task = await api.createTask(newUserId(), { title: 'Buy milk' });
     assert.deepEqual(
       { priority: task.priority, tags: task.tags, due_at: task.due_at, completed_at: task.completed_at },
       { priority: 'none', tags: [], due_at: null, completed_at: null },
@@ -84,13 +73,13 @@ describe('priority, tags, due_at and completed_at', () => {
 
   test('tags may be any script, digits, punctuation or emoji, and a tag spelled "null" stays a tag', async () => {
     const tags = ['日本語', 'İstanbul', 'Ελληνικά', '2026', 'c++', 'a/b:c', '🔥', 'null', 'NULL!', 'x'.repeat(32)];
-    const task = await create(newUserId(), { title: 'Tagged', tags });
+    const task = await api.createTask(newUserId(), { title: 'Tagged', tags });
     assert.deepEqual(task.tags, tags);
   });
 
   test('updateTask changes only what it is sent; tags [] and due_at null clear', async () => {
     const userId = newUserId();
-    const task = await create(userId, {
+    const task = await api.createTask(userId, {
       title: 'Plan the trip',
       priority: 'low',
       tags: ['travel'],
@@ -110,10 +99,10 @@ describe('priority, tags, due_at and completed_at', () => {
 
   test('completed_at is stamped when a task becomes completed by any path, kept while it stays so, cleared on reopening', async () => {
     const userId = newUserId();
-    const doneAtOnce = await create(userId, { title: 'Already done', completed: true });
+    const doneAtOnce = await api.createTask(userId, { title: 'Already done', completed: true });
     assert.equal(doneAtOnce.completed_at, doneAtOnce.created_at, 'create with completed: true');
 
-    const task = await create(userId, { title: 'Buy milk' });
+    const task = await api.createTask(userId, { title: 'Buy milk' });
     const completed = await update(userId, task.id, { completed: true });
     assert.deepEqual(completed, {
       ...task,
@@ -182,7 +171,7 @@ describe('priority, tags, due_at and completed_at', () => {
 
   test('an update with an out-of-bounds value changes nothing', async () => {
     const userId = newUserId();
-    const task = await create(userId, { title: 'Keep me', tags: ['home'] });
+    const task = await api.createTask(userId, { title: 'Keep me', tags: ['home'] });
     const response = await api.raw(
       `/api/${userId}/tasks/${task.id}`,
       json({ title: 'Changed', tags: ['ok', 'not ok'] }, 'PUT'),

@@ -5,8 +5,6 @@ import type { components } from '../../generated/schema.d.ts';
 import { toTimeZone } from '../../src/tasks/task.mapper.ts';
 import { json, newUserId, startTestServer, type TestServer } from '../support/server.ts';
 
-type Task = components['schemas']['Task'];
-type TaskCreate = components['schemas']['TaskCreate'];
 type TaskSummary = components['schemas']['TaskSummary'];
 
 const HOUR = 3_600_000;
@@ -22,12 +20,6 @@ describe('getTaskSummary', () => {
   });
   after(() => api.close());
 
-  async function create(userId: string, body: TaskCreate): Promise<Task> {
-    const response = await api.raw(`/api/${userId}/tasks`, json(body));
-    assert.equal(response.status, 201);
-    return (await response.json()) as Task;
-  }
-
   async function summary(userId: string, query = ''): Promise<TaskSummary> {
     const { data, response } = await api.client.GET('/api/{user_id}/tasks/summary', {
       params: { path: { user_id: userId }, query: query ? { tz: query } : {} },
@@ -42,11 +34,11 @@ describe('getTaskSummary', () => {
 
   test('counts total, pending, completed and overdue; only the user’s own tasks', async () => {
     const userId = newUserId();
-    await create(userId, { title: 'open, no due date' });
-    await create(userId, { title: 'overdue', due_at: '2020-01-01T00:00:00Z' });
-    await create(userId, { title: 'done late', due_at: '2020-01-01T00:00:00Z', completed: true });
-    await create(userId, { title: 'far future', due_at: '2999-01-01T00:00:00Z' });
-    await create(newUserId(), { title: 'someone else’s overdue task', due_at: '2020-01-01T00:00:00Z' });
+    await api.createTask(userId, { title: 'open, no due date' });
+    await api.createTask(userId, { title: 'overdue', due_at: '2020-01-01T00:00:00Z' });
+    await api.createTask(userId, { title: 'done late', due_at: '2020-01-01T00:00:00Z', completed: true });
+    await api.createTask(userId, { title: 'far future', due_at: '2999-01-01T00:00:00Z' });
+    await api.createTask(newUserId(), { title: 'someone else’s overdue task', due_at: '2020-01-01T00:00:00Z' });
     assert.deepEqual(await summary(userId), { total: 4, pending: 3, completed: 1, overdue: 1, due_today: 0 });
   });
 
@@ -57,8 +49,8 @@ describe('getTaskSummary', () => {
     const offsets = [-13, -11, -5, -1, 1, 5, 11, 13];
     const due = offsets.map((h) => new Date(now + h * HOUR));
     for (const [i, at] of due.entries())
-      await create(userId, { title: `due ${offsets[i]}h`, due_at: at.toISOString() });
-    await create(userId, { title: 'done today', due_at: new Date(now + HOUR).toISOString(), completed: true });
+      await api.createTask(userId, { title: `due ${offsets[i]}h`, due_at: at.toISOString() });
+    await api.createTask(userId, { title: 'done today', due_at: new Date(now + HOUR).toISOString(), completed: true });
     for (const zone of [undefined, 'Pacific/Kiritimati', 'Pacific/Pago_Pago', 'Asia/Kolkata', 'America/New_York']) {
       const timeZone = zone ?? 'UTC';
       const today = dayIn(new Date(), timeZone);
@@ -98,7 +90,7 @@ describe('getTaskSummary', () => {
 
   test('/tasks/summary is not taken for a task id, and task ids still reach getTask', async () => {
     const userId = newUserId();
-    const task = await create(userId, { title: 'a task' });
+    const task = await api.createTask(userId, { title: 'a task' });
     assert.equal((await api.raw(`/api/${userId}/tasks/summary`)).status, 200);
     assert.deepEqual(await (await api.raw(`/api/${userId}/tasks/${task.id}`)).json(), task);
     const put = await api.raw(`/api/${userId}/tasks/summary`, json({ title: 'x' }, 'PUT'));

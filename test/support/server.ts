@@ -2,7 +2,7 @@
 // on the PostgreSQL server named by DATABASE_URL, and hands out clients typed from generated/.
 import { randomUUID } from 'node:crypto';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import type { paths } from '../../generated/schema.d.ts';
+import type { components, paths } from '../../generated/schema.d.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { Logger } from '../../src/logger.ts';
@@ -24,6 +24,8 @@ export interface TestServer extends RunningServer {
    * Authorization header; `{ anonymous: true }` sends none.
    */
   raw(path: string, init?: RequestInit, options?: { anonymous?: boolean }): Promise<Response>;
+  /** The step most stories begin with: createTask through the typed client, which must answer 201. */
+  createTask(userId: string, body: components['schemas']['TaskCreate']): Promise<components['schemas']['Task']>;
 }
 
 export const usingPostgresServer = Boolean(process.env.DATABASE_URL);
@@ -112,6 +114,14 @@ export async function startTestServer(
         if (violations.length > 0) throw new Error(`Contract broken:\n  ${violations.join('\n  ')}`);
       }
       return response;
+    },
+    async createTask(userId, body) {
+      const { data, response } = await client.POST('/api/{user_id}/tasks', {
+        params: { path: { user_id: userId } },
+        body,
+      });
+      if (response.status !== 201 || !data) throw new Error(`createTask answered ${response.status}, not 201`);
+      return data;
     },
   };
 }
