@@ -20,6 +20,15 @@ export interface paths {
          *     belongs to the query it was issued for; sent with other filters or
          *     another sort it is refused (422). Pages are keyset-based: tasks created
          *     or deleted while a client pages never make it miss or repeat one.
+         *
+         *     Incremental sync: `updated_since` lists what was created or changed
+         *     after an instant, oldest change first; with `include_deleted=true` the
+         *     page also holds a tombstone (`TaskTombstone`, `"deleted": true`) for each
+         *     task deleted after it, in the same order. Items are tombstones only when
+         *     `include_deleted=true`. Tombstones are kept for a retention period
+         *     (`TOMBSTONE_RETENTION_DAYS`, 30 days by default): asking for deletions
+         *     since an instant older than that is a 410, and the client must resync
+         *     from a full list.
          */
         get: operations["listTasks"];
         put?: never;
@@ -294,8 +303,35 @@ export interface components {
              */
             version: number;
         };
-        /** @description A page of tasks, in the order the query asked for. */
-        TaskList: components["schemas"]["Task"][];
+        /**
+         * @description A page of tasks, in the order the query asked for. Only with
+         *     `include_deleted=true` may an item be a `TaskTombstone` (it has
+         *     `"deleted": true`; a `Task` never has `deleted`).
+         */
+        TaskList: (components["schemas"]["Task"] | components["schemas"]["TaskTombstone"])[];
+        /**
+         * @description A task deleted after `updated_since` (listed only with
+         *     `include_deleted=true`): remove it from the client's copy.
+         */
+        TaskTombstone: {
+            /**
+             * Format: uuid
+             * @description The deleted task's id.
+             * @example 0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it was deleted, in UTC (ISO 8601 with `Z`); its place in the oldest-change-first order.
+             * @example 2026-11-25T13:05:47.902Z
+             */
+            deleted_at: string;
+            /**
+             * @description Always `true`, which tells a tombstone from a task.
+             * @constant
+             */
+            deleted: true;
+        };
         /**
          * @description Counts of the user's tasks. `pending` + `completed` = `total`; a task can
          *     be both `overdue` and `due_today` (due earlier today).
@@ -837,6 +873,14 @@ export interface components {
          */
         UpdatedSince: components["schemas"]["DateTimeInput"];
         /**
+         * @description `true`: also list a tombstone (`TaskTombstone`) for each task deleted
+         *     after `updated_since`, among the changes in the same oldest-first order.
+         *     Only with `updated_since` (`true` without it is a 422). An
+         *     `updated_since` older than the tombstone retention is then a 410.
+         * @example true
+         */
+        IncludeDeleted: boolean;
+        /**
          * @description The IANA time zone that decides which instants are "today", e.g.
          *     `Europe/Paris`. UTC by default. A zone the service does not know is a
          *     422; numeric offsets are not zones (use `Etc/GMT-2` and the like).
@@ -982,6 +1026,14 @@ export interface operations {
                  * @example 2026-11-25T12:34:41.381Z
                  */
                 updated_since?: components["parameters"]["UpdatedSince"];
+                /**
+                 * @description `true`: also list a tombstone (`TaskTombstone`) for each task deleted
+                 *     after `updated_since`, among the changes in the same oldest-first order.
+                 *     Only with `updated_since` (`true` without it is a 422). An
+                 *     `updated_since` older than the tombstone retention is then a 410.
+                 * @example true
+                 */
+                include_deleted?: components["parameters"]["IncludeDeleted"];
             };
             header?: never;
             path: {
@@ -1016,6 +1068,32 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            /**
+             * @description `include_deleted=true` with an `updated_since` older than the
+             *     tombstone retention: deletions that old are no longer known, so an
+             *     incremental sync cannot be complete. Resync from a full list (without
+             *     `updated_since`), then sync from the newest change it holds.
+             */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Gone",
+                     *       "status": 410,
+                     *       "detail": "Deletions before 2026-10-27T07:00:00.000Z are no longer kept (30 days); resync from a full list without updated_since.",
+                     *       "instance": "/api/user_2f9a/tasks"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -24,7 +24,7 @@ import type { ReadinessCheck } from './health/readiness.ts';
 const BODY_LIMIT_BYTES = 16 * 1024;
 
 interface AppDeps {
-  config: Pick<Config, 'validateResponses' | 'rateLimit' | 'corsOrigins' | 'trustProxy'>;
+  config: Pick<Config, 'validateResponses' | 'rateLimit' | 'corsOrigins' | 'trustProxy' | 'tombstoneRetentionDays'>;
   db: Database;
   availability: DatabaseAvailability;
   logger: Logger;
@@ -96,7 +96,10 @@ export function createApp({
   app.use(jsonBodies(spec, BODY_LIMIT_BYTES));
   app.use(validator(spec, { validateResponses: config.validateResponses }));
   // No RequestContext per request: repositories send SQL and map rows, they never use an identity map.
-  const handlers = { ...taskHandlers(new TaskRepository(db.em, availability)), ...healthHandlers(readiness) };
+  const handlers = {
+    ...taskHandlers(new TaskRepository(db.em, availability, { tombstoneRetentionDays: config.tombstoneRetentionDays })),
+    ...healthHandlers(readiness),
+  };
   registerOperations(app, spec, handlers, {
     secured: admission({ verifier, limiter, rateLimit: config.rateLimit, metrics }),
   });

@@ -68,6 +68,8 @@ export interface Config {
   /** Where Prometheus metrics are served (a listener of their own, on HOST); undefined: no metrics. */
   metricsPort: number | undefined;
   shutdown: ShutdownConfig;
+  /** Days a deleted task's tombstone is kept for incremental sync (include_deleted). */
+  tombstoneRetentionDays: number;
 }
 
 export interface ShutdownConfig {
@@ -385,6 +387,7 @@ export function loadConfig(vars: Env = process.env): Config {
     validateResponses: env.boolean('VALIDATE_RESPONSES', !env.production),
     metricsPort: readMetricsPort(env, port),
     shutdown: readShutdown(env),
+    tombstoneRetentionDays: env.integer('TOMBSTONE_RETENTION_DAYS', 30, 1, 3650),
   };
   env.check();
   return config;

@@ -32,6 +32,7 @@ describe('configuration', () => {
       validateResponses: true,
       metricsPort: undefined,
       shutdown: { delaySeconds: 5, timeoutSeconds: 15 },
+      tombstoneRetentionDays: 30,
     });
   });
 

@@ -44,7 +44,7 @@ function commonOptions(): Partial<Options> {
     // Requests share the global manager for its connection only; touching its identity map is a bug.
     allowGlobalContext: false,
     // Tables that are not entities, owned by hand-written migrations.
-    schemaGenerator: { skipTables: ['rate_limit', 'idempotency_key'] },
+    schemaGenerator: { skipTables: ['rate_limit', 'idempotency_key', 'task_tombstone'] },
     migrations: {
       path: migrationsPath,
       pathTs: migrationsPath,

@@ -11,6 +11,7 @@ import {
   IdempotencyKeyInUseError,
   IdempotencyKeyReusedError,
   InvalidCursorError,
+  SyncTooOldError,
   TaskChangedError,
   TaskNotFoundError,
   UnknownTimeZoneError,
@@ -199,6 +200,7 @@ function toProblem(err: unknown, contentType: string | undefined): ProblemError 
     return validationProblem([{ path: '/query/cursor', message: err.message }]);
   if (err instanceof ConflictingFiltersError)
     return validationProblem([{ path: `/query/${err.parameter}`, message: err.message }]);
+  if (err instanceof SyncTooOldError) return new ProblemError(410, err.message);
   if (err instanceof UnknownTimeZoneError) return validationProblem([{ path: '/query/tz', message: err.message }]);
   if (err instanceof KeySetUnavailableError) {
     return new ProblemError(

@@ -69,3 +69,20 @@ export class IdempotencyKeyInUseError extends Error {
     super('A request with this Idempotency-Key is still being processed; retry it with the same key.');
   }
 }
+
+/**
+ * Deletions since an instant older than the tombstone retention were asked for: they are no longer
+ * all known, so the client must resync from a full list.
+ */
+export class SyncTooOldError extends Error {
+  override name = 'SyncTooOldError';
+  readonly horizon: Date;
+  readonly retentionDays: number;
+  constructor(horizon: Date, retentionDays: number) {
+    super(
+      `Deletions before ${horizon.toISOString()} are no longer kept (${retentionDays} day${retentionDays === 1 ? '' : 's'}); resync from a full list without updated_since.`,
+    );
+    this.horizon = horizon;
+    this.retentionDays = retentionDays;
+  }
+}

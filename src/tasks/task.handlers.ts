@@ -5,7 +5,15 @@ import { retryOf } from '../http/idempotency.ts';
 import type { OperationHandlers } from '../http/typed-handler.ts';
 import { decodeCursor, encodeCursor, nextPageUrl } from './task.cursor.ts';
 import { TaskNotFoundError } from './task.errors.ts';
-import { toApiTask, toApiTaskSummary, toNewTask, toTaskChanges, toTaskListQuery, toTimeZone } from './task.mapper.ts';
+import {
+  toApiTask,
+  toApiTaskSummary,
+  toApiTaskTombstone,
+  toNewTask,
+  toTaskChanges,
+  toTaskListQuery,
+  toTimeZone,
+} from './task.mapper.ts';
 import { queryFingerprint } from './task.query.ts';
 import type { TaskRepository } from './task.repository.ts';
 
@@ -43,7 +51,7 @@ export function taskHandlers(tasks: TaskRepository): TaskHandlers {
         const [path = '', search = ''] = req.originalUrl.split('?');
         res.links({ next: nextPageUrl(path, search, limit, encodeCursor(page.next, fingerprint)) });
       }
-      res.json(page.tasks.map(toApiTask));
+      res.json(page.tasks.map((item) => ('deletedAt' in item ? toApiTaskTombstone(item) : toApiTask(item))));
     },
 
     getTaskSummary: async (req, res) => {

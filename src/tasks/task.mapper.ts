@@ -6,6 +6,7 @@ import type { SortField, TaskFilter, TaskSort } from './task.query.ts';
 import type { TaskChanges, NewTask, TaskSummary } from './task.repository.ts';
 
 export type ApiTask = components['schemas']['Task'];
+type ApiTaskTombstone = components['schemas']['TaskTombstone'];
 export type Priority = components['schemas']['Priority'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type TaskUpdate = components['schemas']['TaskUpdate'];
@@ -40,6 +41,18 @@ export function toApiTask(task: Task): ApiTask {
     version: task.version,
   };
 }
+
+/** A deleted task, as incremental sync lists it. */
+export interface TaskTombstone {
+  id: string;
+  deletedAt: Date;
+}
+
+export const toApiTaskTombstone = (tombstone: TaskTombstone): ApiTaskTombstone => ({
+  id: tombstone.id,
+  deleted_at: tombstone.deletedAt.toISOString(),
+  deleted: true,
+});
 
 /**
  * A leading byte-order mark (U+FEFF) is dropped: PGlite decodes text with a TextDecoder that
@@ -110,6 +123,13 @@ export function toTaskListQuery(query: ListQuery): { filter: TaskFilter; sort: T
       `lists changes oldest first: sort=${query.sort} cannot go with it`,
     );
   }
+  // Tombstones are only kept as changes since an instant; on their own they would be no list at all.
+  if (query.include_deleted === true && query.updated_since === undefined) {
+    throw new ConflictingFiltersError(
+      'include_deleted',
+      'lists deletions since an instant: send updated_since with it',
+    );
+  }
   const sort = query.sort ?? (query.updated_since === undefined ? '-created_at' : 'updated_at');
   return {
     filter: {
@@ -121,6 +141,7 @@ export function toTaskListQuery(query: ListQuery): { filter: TaskFilter; sort: T
       overdue: query.overdue,
       search: query.q,
       updatedSince: query.updated_since === undefined ? undefined : toInstant(query.updated_since),
+      includeDeleted: query.include_deleted === true ? true : undefined,
     },
     sort: { field: sort.replace(/^-/, '') as SortField, descending: sort.startsWith('-') },
   };

@@ -29,6 +29,8 @@ export interface TaskFilter {
   search?: string | undefined;
   /** updated_at > updatedSince: created or changed after it. */
   updatedSince?: Date | undefined;
+  /** With updatedSince: also the tombstones of tasks deleted after it (whatever the other conditions). */
+  includeDeleted?: boolean | undefined;
 }
 
 /** A task's value of the sort field: where a page ends, and the next one starts after. */
@@ -68,6 +70,7 @@ export function queryFingerprint(filter: TaskFilter, sort: TaskSort): string {
     filter.overdue ?? null,
     filter.search?.toLowerCase() ?? null,
     filter.updatedSince?.toISOString() ?? null,
+    filter.includeDeleted ?? false,
     `${sort.descending ? '-' : ''}${sort.field}`,
   ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 16);

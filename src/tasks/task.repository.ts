@@ -7,7 +7,13 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DatabaseAvailability } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
-import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, TaskChangedError } from './task.errors.ts';
+import {
+  IdempotencyKeyInUseError,
+  IdempotencyKeyReusedError,
+  SyncTooOldError,
+  TaskChangedError,
+} from './task.errors.ts';
+import type { TaskTombstone } from './task.mapper.ts';
 import * as idempotency from './idempotency.sql.ts';
 import type { Retry } from './idempotency.sql.ts';
 import { sortValue, type TaskFilter, type TaskSort } from './task.query.ts';
@@ -52,8 +58,14 @@ export interface WriteOutcome {
 const SWEEP_EVERY_MS = 60_000;
 const SWEEP_BATCH = 1000;
 
+/** Tombstones older than the retention are purged at most this often per instance, a bounded batch at a time. */
+const PURGE_EVERY_MS = 60_000;
+const PURGE_BATCH = 1000;
+const DAY_MS = 86_400_000;
+
 export interface TaskPage {
-  tasks: Task[];
+  /** Tombstones only when the filter includes deleted tasks. */
+  tasks: (Task | TaskTombstone)[];
   /** Where the next page starts, when there is one. */
   next: TaskPosition | undefined;
 }
@@ -63,12 +75,15 @@ export class TaskRepository {
   readonly #availability: DatabaseAvailability;
   readonly #meta: EntityMetadata<Task>;
   #lastSweep = Number.NEGATIVE_INFINITY;
+  #lastPurge = Number.NEGATIVE_INFINITY;
+  readonly #tombstoneRetentionDays: number;
 
   /**
    * `em` is the global manager, used only for its connection and its row mapping (never its
    * identity map), so no request needs a context or fork of its own.
    */
-  constructor(em: SqlEntityManager, availability: DatabaseAvailability) {
+  constructor(em: SqlEntityManager, availability: DatabaseAvailability, { tombstoneRetentionDays = 30 } = {}) {
+    this.#tombstoneRetentionDays = tombstoneRetentionDays;
     this.#em = em;
     this.#availability = availability;
     this.#meta = em.getMetadata().get<Task>(TaskSchema.meta.class);
@@ -101,14 +116,34 @@ export class TaskRepository {
     return { task: created!, replayed };
   }
 
+  /**
+   * With deleted tasks included, an instant older than the retention is a SyncTooOldError: the
+   * tombstones since then may have been purged, so the changes listed could not be complete.
+   */
   async listTasks(userId: string, query: TaskListQuery): Promise<TaskPage> {
-    const rows = await this.#tasks(sql.listTasks(userId, query), { retryable: true });
-    const tasks = rows.slice(0, query.limit);
-    const last = tasks.at(-1);
+    const { updatedSince, includeDeleted } = query.filter;
+    if (includeDeleted && updatedSince) {
+      const horizon = new Date(Date.now() - this.#tombstoneRetentionDays * DAY_MS);
+      if (updatedSince < horizon) throw new SyncTooOldError(horizon, this.#tombstoneRetentionDays);
+    }
+    const rows = await this.#rows<Record<string, unknown>>(sql.listTasks(userId, query), { retryable: true });
+    const items = rows.slice(0, query.limit).map((row) => this.#asItem(row));
+    const last = items.at(-1);
+    const position = (item: Task | TaskTombstone) =>
+      'deletedAt' in item ? item.deletedAt : sortValue(item, query.sort.field);
     return {
-      tasks,
-      next: rows.length > query.limit && last ? { value: sortValue(last, query.sort.field), id: last.id } : undefined,
+      tasks: items,
+      next: rows.length > query.limit && last ? { value: position(last), id: last.id } : undefined,
     };
+  }
+
+  /** A list row: a tombstone when it has `deleted_at` (see sql.listTasks with deleted tasks), else a task. */
+  #asItem(row: Record<string, unknown>): Task | TaskTombstone {
+    const { changed_at: _changedAt, deleted_at: deletedAt, ...task } = row;
+    if (deletedAt !== undefined && deletedAt !== null) {
+      return { id: task.id as string, deletedAt: new Date(deletedAt as string | Date) };
+    }
+    return this.#asTask(task);
   }
 
   /** `timeZone` is an IANA name the database knows (see toTimeZone). */
@@ -159,7 +194,22 @@ export class TaskRepository {
 
   /** True when a task was deleted. */
   async deleteTask(userId: string, taskId: string, expected?: readonly number[]): Promise<boolean> {
-    return (await this.#write(sql.deleteTask(userId, taskId, expected), userId, taskId, expected)) !== undefined;
+    const deleted =
+      (await this.#write(sql.deleteTask(userId, taskId, expected), userId, taskId, expected)) !== undefined;
+    if (deleted && performance.now() - this.#lastPurge >= PURGE_EVERY_MS) {
+      this.purgeTombstones().catch(() => {}); // best effort: the next delete a minute on tries again
+    }
+    return deleted;
+  }
+
+  /**
+   * Forgets a batch of tombstones older than the retention. Run by deletes, at most once a minute
+   * per instance: tombstones only accrue through deletes, so a service that deletes nothing keeps
+   * none to purge beyond those already there.
+   */
+  async purgeTombstones(batch = PURGE_BATCH): Promise<void> {
+    this.#lastPurge = performance.now();
+    await this.#rows(sql.purgeTombstones(this.#tombstoneRetentionDays, batch));
   }
 
   /** Forgets a batch of expired idempotency keys (also done now and then by the writes that take keys). */

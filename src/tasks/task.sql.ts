@@ -118,11 +118,26 @@ export function setTaskCompletion(
   };
 }
 
+/**
+ * Deletes the task and leaves its tombstone in the same statement, so no deletion goes unrecorded
+ * for incremental sync; every other statement reads only `task`, so a deleted task stays not found.
+ */
 export function deleteTask(userId: string, taskId: string, expected?: readonly number[]): Statement {
   const condition = atVersion(expected);
   return {
-    sql: `delete from task where id = ? and user_id = ?${condition.sql} returning id`,
+    sql: `with gone as (delete from task where id = ? and user_id = ?${condition.sql} returning id, user_id)
+      insert into task_tombstone (id, user_id) select id, user_id from gone returning id`,
     params: [taskId, userId, ...condition.params],
+  };
+}
+
+/** Forgets a bounded batch of tombstones older than the retention (the deleted_at index finds them). */
+export function purgeTombstones(retentionDays: number, batch: number): Statement {
+  return {
+    sql: `delete from task_tombstone where id in (
+        select id from task_tombstone where deleted_at < now() - make_interval(days => ?) limit ?
+      )`,
+    params: [retentionDays, batch],
   };
 }
 
@@ -197,9 +212,52 @@ export function listTasks(userId: string, query: TaskListQuery): Statement {
     params.push(query.after.value, query.after.id);
   }
   const direction = descending ? 'desc' : 'asc';
+  if (query.filter.includeDeleted) return withTombstones(userId, query, where, params);
   return {
     sql: `select * from task where ${['user_id = ?', ...where].join(' and ')} order by ${key} ${direction}, id ${direction} limit ?`,
     params: [userId, ...params, query.limit + 1],
+  };
+}
+
+/** The task's columns, named so that a union can line tombstones up under them (id and user_id first). */
+const TASK_COLUMNS = [
+  'id',
+  'user_id',
+  'title',
+  'description',
+  'completed',
+  'completed_at',
+  'priority',
+  'tags',
+  'due_at',
+  'created_at',
+  'updated_at',
+  'version',
+];
+
+/**
+ * Changes since an instant with the deletions among them: the tasks range and the tombstones range,
+ * each walked on its own (user_id, time, id) index, merged in (changed_at, id) order. A tombstone row
+ * has `deleted_at` set and the task columns null. Each side is limited too, so neither reads past a page.
+ */
+function withTombstones(userId: string, query: TaskListQuery, where: string[], params: unknown[]): Statement {
+  const tombstoneWhere = ['user_id = ?', 'deleted_at > ?'];
+  const tombstoneParams: unknown[] = [userId, query.filter.updatedSince];
+  if (query.after) {
+    tombstoneWhere.push('(deleted_at, id) > (?, ?)');
+    tombstoneParams.push(query.after.value, query.after.id);
+  }
+  const limit = query.limit + 1;
+  return {
+    sql: `(select ${TASK_COLUMNS.join(', ')}, updated_at as changed_at, null::timestamptz as deleted_at from task
+        where ${['user_id = ?', ...where].join(' and ')} order by updated_at, id limit ?)
+      union all
+      (select id, user_id, ${TASK_COLUMNS.slice(2)
+        .map(() => 'null')
+        .join(', ')}, deleted_at as changed_at, deleted_at
+        from task_tombstone where ${tombstoneWhere.join(' and ')} order by deleted_at, id limit ?)
+      order by changed_at, id limit ?`,
+    params: [userId, ...params, limit, ...tombstoneParams, limit, limit],
   };
 }
 

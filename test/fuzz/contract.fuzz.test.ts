@@ -106,7 +106,11 @@ function opaqueQueryParams(op: Operation): string[] {
     .map((p) => p.name as string);
 }
 
-/** Query parameters that must agree with another one (`x-must-agree-with`): [name, other]. */
+/**
+ * Query parameters that must agree with another one (`x-must-agree-with`): [name, other]. Such a
+ * parameter may be refused next to the other (sort with updated_since) or without it
+ * (include_deleted=true without updated_since).
+ */
 function mustAgree(op: Operation): [string, string][] {
   return params(op, 'query')
     .filter((p) => typeof p['x-must-agree-with'] === 'string')
@@ -505,6 +509,9 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
           assert.ok(response.status < 500, `a valid request got a ${response.status}: ${what}`);
           if (family?.param && plan.target === 'random') {
             assert.equal(response.status, 404, `an id that names nothing is not found: ${what}`);
+          } else if (response.status === 410 && '410' in op.responses) {
+            // Gone: a documented answer for data past its retention (listTasks' tombstones), which
+            // an instant drawn at random is likely to be.
           } else if (response.status >= 400) {
             // The only thing a valid request may be refused for is an opaque token we made up.
             const problem = (await response.json()) as { errors?: { path: string }[] };
@@ -512,7 +519,7 @@ describe('contract fuzzing: every operation, requests generated from the spec', 
             const allowed = [
               ...opaque.filter((name) => name in plan.query),
               ...mustAgree(op)
-                .filter(([name, other]) => name in plan.query && other in plan.query)
+                .filter(([name]) => name in plan.query)
                 .map(([name]) => name),
             ].map((name) => `/query/${name}`);
             assert.ok(

@@ -119,7 +119,7 @@ function typeErrors(rootNames: string[], currentDirectory: string): string {
 const TYPED_STORY = `
 import { createClient, createConfig } from './sdk/client/index.ts';
 import { createTask, deleteTask, getTask, getTaskSummary, listTasks, toggleTaskCompletion, updateTask } from './sdk/index.ts';
-import type { DeleteConfirmation, Priority, Problem, Tags, Task, TaskCreate, TaskList, TaskSummary, TaskUpdate } from './sdk/index.ts';
+import type { DeleteConfirmation, Priority, Problem, Tags, Task, TaskCreate, TaskList, TaskSummary, TaskTombstone, TaskUpdate } from './sdk/index.ts';
 
 export async function story(baseUrl: string, userId: string, token: () => string | undefined): Promise<Task> {
   const client = createClient(createConfig({ baseUrl, auth: () => token() }));
@@ -130,7 +130,12 @@ export async function story(baseUrl: string, userId: string, token: () => string
   const task: Task = (await createTask({ client, path, body: draft, throwOnError: true })).data;
   const taskPath = { ...path, task_id: task.id };
   const page: TaskList = (await listTasks({ client, path, query: { limit: 10, completed: false }, throwOnError: true })).data;
-  const first: Task | undefined = page[0];
+  // A list item is a task, or (only with include_deleted) a tombstone, told apart by "deleted".
+  const item: Task | TaskTombstone | undefined = page[0];
+  const first: Task | undefined = item && !('deleted' in item) ? item : undefined;
+  // @ts-expect-error a list item may be a tombstone, which is no Task
+  const unchecked: Task | undefined = page[0];
+  void unchecked;
   const urgent: TaskList = (await listTasks({ client, path, query: { priority: ['high'], tag: ['work'], sort: '-due_at', q: 'milk' }, throwOnError: true })).data;
   const counts: TaskSummary = (await getTaskSummary({ client, path, query: { tz: 'Europe/Paris' }, throwOnError: true })).data;
   const dueToday: number = counts.due_today;
