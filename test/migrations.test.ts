@@ -163,6 +163,8 @@ describe('migrations', () => {
         DATABASE_URL: database.kind === 'postgresql' ? database.url : '',
         DATABASE_URL_UNPOOLED: '',
         PGLITE_DATA_DIR: database.kind === 'pglite' ? database.dataDir : '',
+        // The CA of a TLS-only test server (CI's TLS pass), as an operator would export it.
+        ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
       };
       const npmRunMigrate = () =>
         new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
