@@ -14,6 +14,7 @@ import { loadSpec } from './spec.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
 import { admission } from './http/admission.ts';
 import { canonicalPath } from './http/canonical-path.ts';
+import { strictQueryEncoding } from './http/query-encoding.ts';
 import { requestLog } from './http/request-log.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import { TaskRepository } from './tasks/task.repository.ts';
@@ -93,6 +94,7 @@ export function createApp({
   app.use(docsRouter(spec));
   app.use(apiHeaders);
   app.use(canonicalPath);
+  app.use(strictQueryEncoding);
   app.use(jsonBodies(spec, BODY_LIMIT_BYTES));
   app.use(validator(spec, { validateResponses: config.validateResponses }));
   // No RequestContext per request: repositories send SQL and map rows, they never use an identity map.

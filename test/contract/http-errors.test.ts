@@ -40,6 +40,24 @@ describe('errors outside any one operation', () => {
     }
   });
 
+  test('a query value whose %-escapes are not UTF-8 answers 422 naming it, rather than searching for U+FFFD', async () => {
+    const path = `/api/${newUserId()}/tasks`;
+    const res = await api.raw(`${path}?limit=5&q=%ED%BF%BF%20&tag=%FF`);
+    assert.equal(res.status, 422);
+    assert.deepEqual(await problem(res), {
+      type: 'about:blank',
+      title: 'Unprocessable Content',
+      status: 422,
+      detail:
+        'The request is invalid: /query/q must be UTF-8, percent-encoded (RFC 3986); /query/tag must be UTF-8, percent-encoded (RFC 3986)',
+      instance: path,
+      errors: [
+        { path: '/query/q', message: 'must be UTF-8, percent-encoded (RFC 3986)' },
+        { path: '/query/tag', message: 'must be UTF-8, percent-encoded (RFC 3986)' },
+      ],
+    });
+  });
+
   test('a wrong method answers 405 with an Allow header listing every method the path has', async () => {
     const userId = newUserId();
     const id = '0193a5c4-7d2e-7b11-9f3c-2a4b6c8d0e1f';
