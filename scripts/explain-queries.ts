@@ -68,6 +68,12 @@ const CASES: Case[] = [
     filter: { updatedSince: new Date(Date.now() - 7 * 86_400_000) },
     sort: { field: 'updated_at', descending: false },
   },
+  {
+    title: 'updated_since with include_deleted=true, a week ago',
+    why: '`GET /tasks?updated_since=…&include_deleted=true`: changes and tombstones, merged oldest first',
+    filter: { updatedSince: new Date(Date.now() - 7 * 86_400_000), includeDeleted: true },
+    sort: { field: 'updated_at', descending: false },
+  },
   { title: 'q=milk', why: "a common word: the user's own index, rows checked in order", filter: { search: 'milk' } },
   {
     title: 'q=read a book 1999',
@@ -87,7 +93,13 @@ try {
   const connection = db.em.getConnection();
   const platform = db.em.getPlatform();
   await connection.execute(SEED, [users]);
+  // Tombstones of tasks the big user deleted over the last weeks, one every ten minutes.
+  await connection.execute(
+    `insert into task_tombstone (id, user_id, deleted_at)
+     select gen_random_uuid(), 'user_big', now() - t * interval '10 minutes' from generate_series(1, 5000) t`,
+  );
   await connection.execute('analyze task');
+  await connection.execute('analyze task_tombstone');
   const [{ count, version }] = await connection.execute<[{ count: string; version: string }]>(
     'select count(*) as count, version() as version from task',
   );
