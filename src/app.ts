@@ -94,8 +94,9 @@ export function createApp({
   app.use(docsRouter(spec));
   app.use(apiHeaders);
   app.use(canonicalPath);
-  app.use(strictQueryEncoding);
   app.use(jsonBodies(spec, BODY_LIMIT_BYTES));
+  // After the body's checks (415, 413, 400 come first, as for every other breach of the contract).
+  app.use(strictQueryEncoding);
   app.use(validator(spec, { validateResponses: config.validateResponses }));
   // No RequestContext per request: repositories send SQL and map rows, they never use an identity map.
   const handlers = {
