@@ -62,6 +62,34 @@ const DROPPED: ErrorKind = {
   messages: /^(Connection terminated unexpectedly|Client has encountered a connection error)/,
 };
 
+/**
+ * The dropped connections that prove the statement was not committed, so even a write may run again.
+ *
+ * Every statement the service runs is one autocommit statement sent as a simple query (MikroORM
+ * inlines the values and hands `pg` no parameters, so no Parse/Bind; see docs/scaling.md, "Behind a
+ * pooler"). PostgreSQL answers 57P01 (admin_shutdown: pg_terminate_backend, a fast shutdown, Neon
+ * suspending) or 57P05 (idle_session_timeout) from a backend told to stop while idle, before it
+ * reads the statement, or while running it, which rolls it back. A backend that has committed
+ * writes CommandComplete and ReadyForQuery first and only services the termination in its next
+ * ReadCommand, where the reply is no longer this statement's. `pg`'s "not queryable" refusal and
+ * EPIPE on the write mean the statement never reached a live backend at all.
+ *
+ * One exception, documented rather than handled: a server that logs the statement's duration
+ * (log_duration, or log_min_duration_statement when the statement exceeds it) writes that line after
+ * the commit and before ReadyForQuery, and writing a log line services a pending termination
+ * (errfinish → CHECK_FOR_INTERRUPTS). A termination landing in those microseconds answers 57P01
+ * for a committed write, which then runs twice.
+ *
+ * Not proof: ECONNRESET and "Connection terminated unexpectedly" (the statement may have committed
+ * before the connection broke) and 57P02 (a crash: the backend was not asked, it was killed).
+ */
+const NOT_COMMITTED: ErrorKind = {
+  states: new Set(['57P01', '57P05']),
+  stateClasses: [],
+  socketCodes: new Set(['EPIPE']),
+  messages: /^Client has encountered a connection error and is not queryable/,
+};
+
 interface DriverError {
   code?: unknown;
   message?: unknown;
@@ -104,9 +132,20 @@ function causeOf(err: unknown): string {
 const RETRY_PAUSE_MS = 50;
 
 export interface StatementOptions {
-  /** Safe to run twice: a read, or a write whose repetition does no harm. Retried once on a dropped connection. */
-  retryable: boolean;
+  /**
+   * When a statement that met a dropped connection runs once more, after a short pause:
+   * - 'when-dropped': on any dropped connection (DROPPED). For reads, and writes whose repetition does no harm.
+   * - 'when-not-committed': only when the error proves it was not committed (NOT_COMMITTED). For every other write.
+   * - 'never': best-effort statements another run will catch up on.
+   */
+  retry: 'when-dropped' | 'when-not-committed' | 'never';
 }
+
+const RETRIED_ON: Record<StatementOptions['retry'], ErrorKind | undefined> = {
+  'when-dropped': DROPPED,
+  'when-not-committed': NOT_COMMITTED,
+  never: undefined,
+};
 
 /** Runs statements, turns outages into DatabaseUnavailableError, and logs each outage once, and its end. */
 export class DatabaseAvailability {
@@ -118,12 +157,13 @@ export class DatabaseAvailability {
     this.#logger = logger;
   }
 
-  async run<T>(statement: () => Promise<T>, { retryable }: StatementOptions): Promise<T> {
+  async run<T>(statement: () => Promise<T>, { retry }: StatementOptions): Promise<T> {
     let result: T;
     try {
       result = await statement();
     } catch (err) {
-      if (!retryable || !isKind(err, DROPPED)) throw this.#classify(err);
+      const retriedOn = RETRIED_ON[retry];
+      if (!retriedOn || !isKind(err, retriedOn)) throw this.#classify(err);
       await sleep(RETRY_PAUSE_MS);
       try {
         result = await statement();

@@ -29,7 +29,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
     // count one request twice, which errs on the strict side, and spares the operation that follows.
     const row = await this.#availability.run(
       () => this.#db.em.getConnection().execute<{ hits: number }>(RATE_LIMIT_HIT_SQL, [key, windowId], 'get'),
-      { retryable: true },
+      { retry: 'when-dropped' },
     );
     return Number(row.hits);
   }

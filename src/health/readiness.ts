@@ -54,7 +54,7 @@ export class ReadinessCheck {
     try {
       // Through the availability watch: probes keep coming while load balancers send no traffic, so
       // they are what notices an outage's end; and the outage is logged there once, not per probe.
-      const current = this.#availability.run(() => isSchemaCurrent(this.#db), { retryable: true });
+      const current = this.#availability.run(() => isSchemaCurrent(this.#db), { retry: 'when-dropped' });
       if (await Promise.race([current, timeout])) return { ready: true };
       return { ready: false, reason: 'The database schema is not up to date: migrations are pending.' };
     } catch (err) {

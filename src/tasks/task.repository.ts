@@ -4,7 +4,7 @@
 import type { EntityMetadata } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
-import type { DatabaseAvailability } from '../db/availability.ts';
+import type { DatabaseAvailability, StatementOptions } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
 import {
@@ -90,17 +90,21 @@ export class TaskRepository {
   }
 
   /**
-   * Every statement runs here, so an outage always becomes DatabaseUnavailableError (a 503). Only
-   * reads are `retryable`: a write whose connection dropped may have been committed.
+   * Every statement runs here, so an outage always becomes DatabaseUnavailableError (a 503). Reads
+   * pass `when-dropped`; a write (the default) runs again only when its error proves it was not
+   * committed (see NOT_COMMITTED in availability.ts), as a dropped write may have been.
    */
-  #rows<Row>(statement: sql.Statement, { retryable = false } = {}): Promise<Row[]> {
+  #rows<Row>(
+    statement: sql.Statement,
+    { retry = 'when-not-committed' }: Partial<StatementOptions> = {},
+  ): Promise<Row[]> {
     return this.#availability.run(() => this.#em.getConnection().execute<Row[]>(statement.sql, statement.params), {
-      retryable,
+      retry,
     });
   }
 
   /** Runs a statement and reads its rows as tasks (column names and types mapped as the entity says). */
-  async #tasks(statement: sql.Statement, options?: { retryable: boolean }): Promise<Task[]> {
+  async #tasks(statement: sql.Statement, options?: Partial<StatementOptions>): Promise<Task[]> {
     const rows = await this.#rows<Record<string, unknown>>(statement, options);
     return rows.map((row) => this.#asTask(row));
   }
@@ -126,7 +130,7 @@ export class TaskRepository {
       const horizon = new Date(Date.now() - this.#tombstoneRetentionDays * DAY_MS);
       if (updatedSince < horizon) throw new SyncTooOldError(horizon, this.#tombstoneRetentionDays);
     }
-    const rows = await this.#rows<Record<string, unknown>>(sql.listTasks(userId, query), { retryable: true });
+    const rows = await this.#rows<Record<string, unknown>>(sql.listTasks(userId, query), { retry: 'when-dropped' });
     const items = rows.slice(0, query.limit).map((row) => this.#asItem(row));
     const last = items.at(-1);
     const position = (item: Task | TaskTombstone) =>
@@ -155,13 +159,13 @@ export class TaskRepository {
       completed: number;
       overdue: number;
       due_today: number;
-    }>(statement, { retryable: true });
+    }>(statement, { retry: 'when-dropped' });
     const { total, pending, completed, overdue, due_today: dueToday } = row!;
     return { total, pending, completed, overdue, dueToday };
   }
 
   async getTask(userId: string, taskId: string): Promise<Task | undefined> {
-    return (await this.#tasks(sql.selectTask(userId, taskId), { retryable: true }))[0];
+    return (await this.#tasks(sql.selectTask(userId, taskId), { retry: 'when-dropped' }))[0];
   }
 
   // The writes below take `expected`: the versions the task may be at for the write to happen
@@ -267,7 +271,9 @@ export class TaskRepository {
   }
 
   async #recall(userId: string, retry: Retry): Promise<Task | undefined> {
-    const [row] = await this.#rows<Record<string, unknown>>(idempotency.recall(userId, retry.key));
+    const [row] = await this.#rows<Record<string, unknown>>(idempotency.recall(userId, retry.key), {
+      retry: 'when-dropped',
+    });
     if (!row) return undefined;
     const { idempotency_fingerprint: fingerprint, ...task } = row;
     if (fingerprint !== retry.fingerprint) throw new IdempotencyKeyReusedError();
