@@ -15,7 +15,7 @@ import { notFoundHandler, problemHandler } from './http/problem.ts';
 import { admission } from './http/admission.ts';
 import { canonicalPath } from './http/canonical-path.ts';
 import { strictQueryEncoding } from './http/query-encoding.ts';
-import { requestLog } from './http/request-log.ts';
+import { logRequests } from './http/request-log.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import { TaskRepository } from './tasks/task.repository.ts';
 import { taskHandlers } from './tasks/task.handlers.ts';
@@ -77,7 +77,7 @@ export function createApp({
   // Decides req.ip, which keys the rate limit of requests without a valid token.
   app.set('trust proxy', config.trustProxy);
 
-  app.use(requestLog(logger));
+  logRequests(app, logger);
   if (metrics) app.use(metrics.requests);
   // CORS first: a preflight must be answered before the validator, which knows no OPTIONS.
   if (config.corsOrigins.length > 0) {

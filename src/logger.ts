@@ -3,7 +3,8 @@ import type { LogLevel } from './config.ts';
 
 export type { Logger };
 
-// Request lines carry the request's headers (pino-http's standard `req`); credentials among them are dropped.
+// Credentials are dropped wherever a line would carry request or response headers (a logged error's
+// request, say; the request lines themselves name none: src/http/request-log.ts).
 const CREDENTIALS = [
   'req.headers.authorization',
   'req.headers["proxy-authorization"]',

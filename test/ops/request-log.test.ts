@@ -1,6 +1,9 @@
 // An operator's view of one request: its id in the response, in the problem document of a failure,
 // and on every log line about it; credentials never in those lines.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
@@ -133,5 +136,45 @@ describe('request ids and the request log', () => {
     });
     const all = JSON.stringify(lines);
     for (const secret of [token, 'c2VjcmV0OnNlY3JldA==', 's3cr3t']) assert.ok(!all.includes(secret));
+  });
+
+  test('a client that leaves before its answer is logged as such: the request, the time it took, "request aborted"', async () => {
+    const userId = newUserId();
+    const token = await tokenFor(userId);
+    const id = `left-early-${userId}`;
+    // Promises 100 bytes of body and sends 10, so the service is still reading it when the client goes.
+    const { port } = new URL(api.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `POST /api/${userId}/tasks HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n` +
+        `X-Request-Id: ${id}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":`,
+    );
+    await sleep(50);
+    socket.destroy();
+    for (let waited = 0; linesOf(id).length === 0 && waited < 2000; waited += 10) await sleep(10);
+    const [line, ...more] = linesOf(id);
+    assert.deepEqual(more, []);
+    assert.deepEqual(
+      {
+        ...line,
+        time: typeof line?.time,
+        pid: typeof line?.pid,
+        hostname: typeof line?.hostname,
+        responseTime: typeof line?.responseTime,
+      },
+      {
+        level: 30,
+        time: 'number',
+        pid: 'number',
+        hostname: 'string',
+        reqId: id,
+        req: { id, method: 'POST', url: `/api/${userId}/tasks`, remoteAddress: '127.0.0.1' },
+        responseTime: 'number',
+        msg: 'request aborted',
+      },
+    );
+    const created = await api.client.GET('/api/{user_id}/tasks', { params: { path: { user_id: userId } } });
+    assert.deepEqual(created.data?.items ?? created.data, [], 'nothing was written');
   });
 });
