@@ -16,7 +16,10 @@ import { createTokenVerifier, InvalidTokenError, type Principal } from '../src/a
 import { isUserId } from '../src/auth/user-id.ts';
 import { loadConfig } from '../src/config.ts';
 import { RATE_LIMIT_HIT_SQL } from '../src/db/rate-limit.store.ts';
+import { etagOf } from '../src/http/entity-tags.ts';
 import { RateLimiter, rateLimitHeaders, type RateLimitPolicy } from '../src/http/rate-limit.ts';
+import { requestIdFor } from '../src/http/request-log.ts';
+import { API_HEADERS } from '../src/http/security-headers.ts';
 import { loadSpec } from '../src/spec.ts';
 import { decodeCursor, encodeCursor, nextPageUrl } from '../src/tasks/task.cursor.ts';
 import type { Task } from '../src/tasks/task.entity.ts';
@@ -76,6 +79,8 @@ const fromRow = (r: Record<string, unknown>) =>
     updatedAt: r.updated_at,
     version: r.version,
   }) as Task;
+
+const API_HEADER_RECORD = Object.fromEntries(API_HEADERS);
 
 const ROUTE = /^\/api\/([^/?]+)\/tasks(?:\/([^/?]+)(\/complete)?)?(?:\?(.*))?$/;
 
@@ -137,13 +142,22 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
     if (operation === 'GET tasks' && !validate.listQuery(listQuery)) throw new Refusal(422, 'Bad query.');
     const created = operation === 'POST tasks' ? toNewTask(await body(req, validate.create)) : undefined;
     const changes = operation === 'PUT task' ? toTaskChanges(await body(req, validate.update)) : undefined;
-    const headers = options.admission ? await admit(req, userId) : {};
+    // The headers the contract requires on every answer (and the service sends): the request id and
+    // the API's security headers; the floor sends none of them.
+    const headers: Record<string, string> = options.admission
+      ? {
+          ...API_HEADER_RECORD,
+          'X-Request-Id': requestIdFor(req.headers['x-request-id']),
+          ...(await admit(req, userId)),
+        }
+      : {};
 
     let result: unknown;
     switch (operation) {
       case 'POST tasks': {
         const [task] = await tasks(sql.insertTask(uuidv7(), userId, created!));
         headers.Location = `/api/${encodeURIComponent(task!.userId)}/tasks/${task!.id}`;
+        if (options.admission) headers.ETag = etagOf(task!.version);
         return send(res, 201, toApiTask(task!), headers);
       }
       case 'GET tasks': {
@@ -176,6 +190,7 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
         throw new Refusal(405, `${req.method} is not served here.`);
     }
     if (!result) throw new Refusal(404, 'Task not found', headers);
+    if (options.admission) headers.ETag = etagOf((result as Task).version);
     send(res, 200, toApiTask(result as Task), headers);
   }
 

@@ -5,7 +5,8 @@
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 
-const API_HEADERS: [string, string][] = [
+/** Exported for the bench's baseline (bench/baseline.ts), which must send what the service sends. */
+export const API_HEADERS: [string, string][] = [
   ['Cache-Control', 'no-store'],
   ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
   ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'],
