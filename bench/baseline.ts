@@ -15,7 +15,7 @@ import { signingSecret } from '../src/auth/signing-secret.ts';
 import { createTokenVerifier, InvalidTokenError, type Principal } from '../src/auth/token-verifier.ts';
 import { isUserId } from '../src/auth/user-id.ts';
 import { loadConfig } from '../src/config.ts';
-import { RATE_LIMIT_HIT_SQL } from '../src/db/rate-limit.store.ts';
+import { RATE_LIMIT_ADD_SQL, rateLimitAddParams, rateLimitTotals } from '../src/db/rate-limit.store.ts';
 import { etagOf } from '../src/http/entity-tags.ts';
 import { RateLimiter, rateLimitHeaders, type RateLimitPolicy } from '../src/http/rate-limit.ts';
 import { requestIdFor } from '../src/http/request-log.ts';
@@ -95,11 +95,17 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
   const verifier = createTokenVerifier({ ...config.auth, secret: (await signingSecret(config))?.secret });
   const limiter = new RateLimiter(
     {
-      hit: async (key, windowId) =>
-        Number((await query({ sql: RATE_LIMIT_HIT_SQL, params: [key, windowId] }))[0]!.hits),
+      add: async (hits) =>
+        rateLimitTotals(
+          (await query({ sql: RATE_LIMIT_ADD_SQL, params: rateLimitAddParams(hits) })) as {
+            key: string;
+            window_id: unknown;
+            hits: unknown;
+          }[],
+        ),
       forgetBefore: async () => {},
     },
-    config.rateLimit.windowSeconds,
+    { windowSeconds: config.rateLimit.windowSeconds },
   );
   const policy: RateLimitPolicy = {
     name: 'per-user',
@@ -208,7 +214,7 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
         server.close(resolve);
         server.closeIdleConnections();
       });
-      limiter.stop();
+      await limiter.stop();
       await pool.end();
     },
   };

@@ -16,7 +16,7 @@ import { createTokenVerifier } from './auth/token-verifier.ts';
 import { signingSecret } from './auth/signing-secret.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { PostgresRateLimitStore } from './db/rate-limit.store.ts';
-import { DatabaseAvailability } from './db/availability.ts';
+import { DatabaseAvailability, DatabaseUnavailableError } from './db/availability.ts';
 import { ReadinessCheck } from './health/readiness.ts';
 import type { Clock } from './clock.ts';
 import { clusterMetrics, listeningPort, Metrics, reportToPrimary, serveMetrics } from './metrics.ts';
@@ -60,11 +60,19 @@ export async function startServer(
     }
     const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret }, { clock });
     const availability = new DatabaseAvailability(logger);
-    const limiter = new RateLimiter(
-      new PostgresRateLimitStore(db, availability),
-      config.rateLimit.windowSeconds,
+    const limiter = new RateLimiter(new PostgresRateLimitStore(db, availability), {
+      windowSeconds: config.rateLimit.windowSeconds,
       clock,
-    );
+      // An outage is logged by `availability` already; anything else is worth a line of its own.
+      onStoreError: (err) => {
+        if (!(err instanceof DatabaseUnavailableError)) {
+          logger.warn(
+            { err },
+            'rate limit: the shared counters cannot be updated; each instance counts alone until they can',
+          );
+        }
+      },
+    });
     const readiness = new ReadinessCheck(db, availability, logger, clock);
     const metrics = config.metricsPort === undefined ? undefined : new Metrics(loadSpec().document);
     const pool = metrics && config.database.kind === 'postgresql' ? await connectionPool(db) : undefined;
@@ -118,7 +126,8 @@ export async function startServer(
           server.close(() => resolve());
           server.closeIdleConnections();
         });
-        limiter.stop();
+        // The hits counted since the last reconciliation still count against the other instances' quota.
+        await limiter.stop();
         await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
         await db.close();
       },

@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createLogger } from '../../src/logger.ts';
+import { RATE_LIMIT_ADD_SQL } from '../../src/db/rate-limit.store.ts';
+import { sliceOf } from '../../src/http/rate-limit.ts';
 import { manualClock } from '../support/clock.ts';
 import {
   json,
@@ -132,6 +135,129 @@ describe('rate limits', () => {
       } finally {
         await second.close();
       }
+    },
+  );
+});
+
+describe('rate limits counted in memory, reconciled in batches', () => {
+  // A quota of 200 has a slice of 10 (5 %): up to 9 hits a key may sit unsent on an instance, and the
+  // 10th waits for the batch that tells it its place in the shared count.
+  const limits = { RATE_LIMIT_PER_USER: '200', RATE_LIMIT_PER_IP: '200', RATE_LIMIT_WINDOW_SECONDS: '60' };
+  const quota = 200;
+  const slice = sliceOf(quota);
+  let api: Awaited<ReturnType<typeof startServerWithOwnDatabase>>;
+  const clock = manualClock();
+  before(async () => {
+    api = await startServerWithOwnDatabase(limits, { clock });
+  });
+  beforeEach(() => clock.nextWindow());
+  after(() => api.close());
+
+  /** Counts the batches the service sends to the shared counters until stop(). */
+  function countBatches(server: TestServer): { readonly count: number; stop(): void } {
+    const connection = server.db.em.getConnection();
+    const execute = connection.execute.bind(connection);
+    let count = 0;
+    connection.execute = ((...args: Parameters<typeof execute>) => {
+      if (args[0] === RATE_LIMIT_ADD_SQL) count++;
+      return execute(...args);
+    }) as typeof connection.execute;
+    return {
+      get count() {
+        return count;
+      },
+      stop: () => {
+        connection.execute = execute;
+      },
+    };
+  }
+
+  const sharedHits = async (server: TestServer, userId: string) => {
+    const [row] = await server.db.em
+      .getConnection()
+      .execute<{ hits: number }[]>('select hits from rate_limit where key = ?', [`per-user:${userId}`]);
+    return row?.hits;
+  };
+
+  /** The shared count once it reaches `expected` (the last hits arrive on the next 100 ms tick), or after 2 s. */
+  const settledHits = async (server: TestServer, userId: string, expected: number) => {
+    let hits = await sharedHits(server, userId);
+    for (let waited = 0; hits !== expected && waited < 2000; waited += 20) {
+      await sleep(20);
+      hits = await sharedHits(server, userId);
+    }
+    return hits;
+  };
+
+  test('one instance admits exactly the quota, with exact RateLimit headers, and tells the database in a batch per slice, not per request', async (t) => {
+    assert.equal(slice, 10);
+    const userId = newUserId();
+    const batches = countBatches(api);
+    const remaining: string[] = [];
+    try {
+      for (let i = 0; i < quota; i += 1) {
+        const res = await api.raw(`/api/${userId}/tasks`);
+        assert.equal(res.status, 200);
+        remaining.push(/r=(\d+)/.exec(res.headers.get('ratelimit') ?? '')?.[1] ?? '');
+      }
+      const refused = await api.raw(`/api/${userId}/tasks`);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get('retry-after'), '59');
+      assert.equal(refused.headers.get('ratelimit'), '"per-user";r=0;t=59');
+      assert.equal(refused.headers.get('ratelimit-policy'), '"per-user";q=200;w=60');
+      assert.deepEqual(
+        remaining,
+        Array.from({ length: quota }, (_, i) => String(quota - 1 - i)),
+      );
+      // A batch at each slice (20), plus at most one a tick (100 ms) for the hits in between.
+      t.diagnostic(`${batches.count} batches for ${quota} requests`);
+      assert.ok(batches.count >= quota / slice, `${batches.count} batches`);
+      assert.ok(batches.count < quota / 2, `${batches.count} batches for ${quota} requests`);
+    } finally {
+      batches.stop();
+    }
+    // The last hits reach the database on the next tick; the refused request was answered from memory.
+    assert.equal(await settledHits(api, userId, quota), quota);
+  });
+
+  test(
+    'two instances sharing one database, hammered at once by one user, admit at least the quota and at most 2 × (slice − 1) more',
+    { skip: usingPostgresServer ? false : 'needs DATABASE_URL: two instances cannot share one embedded database' },
+    async (t) => {
+      const second = await startTestServer({ database: api.database }, { env: limits, clock });
+      try {
+        const userId = newUserId();
+        const headers = { authorization: `Bearer ${await tokenFor(userId)}` };
+        const statuses = await Promise.all(
+          Array.from({ length: 2 * quota }, async (_, i) => {
+            const res = await (i % 2 ? second : api).raw(`/api/${userId}/tasks`, { headers });
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        );
+        const admitted = statuses.filter((status) => status === 200).length;
+        t.diagnostic(`admitted ${admitted} of ${statuses.length} for a quota of ${quota}`);
+        assert.equal(admitted + statuses.filter((status) => status === 429).length, statuses.length);
+        assert.ok(admitted >= quota, `admitted ${admitted}, fewer than the quota`);
+        assert.ok(admitted <= quota + 2 * (slice - 1), `admitted ${admitted}, over the bound`);
+      } finally {
+        await second.close();
+      }
+    },
+  );
+
+  test(
+    'hits counted just before an instance shuts down still reach the shared count',
+    { skip: usingPostgresServer ? false : 'needs DATABASE_URL: two instances cannot share one embedded database' },
+    async () => {
+      const leaving = await startTestServer({ database: api.database }, { env: limits, clock });
+      const userId = newUserId();
+      try {
+        for (let i = 0; i < slice - 1; i += 1) assert.equal((await leaving.raw(`/api/${userId}/tasks`)).status, 200);
+      } finally {
+        await leaving.close();
+      }
+      assert.equal(await sharedHits(api, userId), slice - 1);
     },
   );
 });
