@@ -175,7 +175,11 @@ describe(
       await admin.query(`alter database "${name}" allow_connections true`);
       await sleep(1100); // readiness reuses its last answer for a second
       assert.equal((await api.raw('/health/ready', undefined, { anonymous: true })).status, 200);
-      assert.equal(logged('database: reachable again').length, 1, 'a probe notices the recovery, before any traffic');
+      assert.equal(
+        logged('database: reachable again').length,
+        1,
+        'the recovery is noticed before any traffic (by a probe, or by the rate limiter sending the hits counted meanwhile)',
+      );
       for (const { name: operation, path, init } of everyTaskOperation(userId, taskId)) {
         const res = await api.raw(path, init);
         assert.equal(res.status, operation === 'createTask' ? 201 : 200, `${operation} once the database is back`);
@@ -184,6 +188,40 @@ describe(
       assert.equal(recovery.length, 1, 'the recovery is logged once');
       assert.equal(typeof recovery[0]!.downSeconds, 'number');
       assert.equal(logged('database: unavailable').length, 1);
+    });
+
+    test('while the database is away each instance still enforces the rate limit from its own counts, and the shared count catches up once it is back', async () => {
+      // A quota of 3 has a slice of 1: with the database up, every request learns its place from it.
+      const limited = await startTestServer({ database: api.database }, { env: { RATE_LIMIT_PER_USER: '3' } });
+      try {
+        const userId = newUserId();
+        await admin.query(`alter database "${name}" allow_connections false`);
+        await terminateConnections();
+        const answers: string[] = [];
+        for (let i = 0; i < 4; i += 1) {
+          const res = await limited.raw(`/api/${userId}/tasks`);
+          answers.push(`${res.status} ${res.headers.get('ratelimit')?.replace(/;t=\d+/, '')}`);
+        }
+        assert.deepEqual(answers, [
+          '503 "per-user";r=2', // admitted by the instance's own count; the task statement meets the outage
+          '503 "per-user";r=1',
+          '503 "per-user";r=0',
+          '429 "per-user";r=0', // refused from memory, never a 503 for the count
+        ]);
+        await admin.query(`alter database "${name}" allow_connections true`);
+        let shared: number | undefined;
+        for (let waited = 0; shared !== 3 && waited < 3000; waited += 50) {
+          await sleep(50); // the next 100 ms tick sends the hits counted during the outage
+          const [row] = await limited.db.em
+            .getConnection()
+            .execute<{ hits: number }[]>('select hits from rate_limit where key = ?', [`per-user:${userId}`]);
+          shared = row?.hits;
+        }
+        assert.equal(shared, 3);
+      } finally {
+        await admin.query(`alter database "${name}" allow_connections true`);
+        await limited.close();
+      }
     });
   },
 );
