@@ -51,8 +51,16 @@ export function specOperations(document: SpecDocument): SpecOperation[] {
   });
 }
 
-/** How many parameters a path template has: the fewer, the more specific. */
-const templateParameters = (pattern: RegExp) => pattern.source.split('[^/]+').length - 1;
+/** How many parameters a path template has: the fewer, the more specific. Counted once per pattern. */
+const parameterCounts = new WeakMap<RegExp, number>();
+function templateParameters(pattern: RegExp): number {
+  let count = parameterCounts.get(pattern);
+  if (count === undefined) {
+    count = pattern.source.split('[^/]+').length - 1;
+    parameterCounts.set(pattern, count);
+  }
+  return count;
+}
 
 /**
  * The operation a request is for, if any; `method` may be spelled in either case, on either side.
