@@ -4,6 +4,7 @@
 import type { EntityMetadata } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
+import type { Clock } from '../clock.ts';
 import type { DatabaseAvailability, StatementOptions } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
@@ -77,13 +78,23 @@ export class TaskRepository {
   #lastSweep = Number.NEGATIVE_INFINITY;
   #lastPurge = Number.NEGATIVE_INFINITY;
   readonly #tombstoneRetentionDays: number;
+  readonly #clock: Clock;
 
   /**
    * `em` is the global manager, used only for its connection and its row mapping (never its
-   * identity map), so no request needs a context or fork of its own.
+   * identity map), so no request needs a context or fork of its own. `clock` times the sweeps and
+   * purges; only intervals matter, so the default is monotonic (as ReadinessCheck's).
    */
-  constructor(em: SqlEntityManager, availability: DatabaseAvailability, { tombstoneRetentionDays = 30 } = {}) {
+  constructor(
+    em: SqlEntityManager,
+    availability: DatabaseAvailability,
+    {
+      tombstoneRetentionDays = 30,
+      clock = () => performance.now(),
+    }: { tombstoneRetentionDays?: number; clock?: Clock } = {},
+  ) {
     this.#tombstoneRetentionDays = tombstoneRetentionDays;
+    this.#clock = clock;
     this.#em = em;
     this.#availability = availability;
     this.#meta = em.getMetadata().get<Task>(TaskSchema.meta.class);
@@ -200,7 +211,7 @@ export class TaskRepository {
   async deleteTask(userId: string, taskId: string, expected?: readonly number[]): Promise<boolean> {
     const deleted =
       (await this.#write(sql.deleteTask(userId, taskId, expected), userId, taskId, expected)) !== undefined;
-    if (deleted && performance.now() - this.#lastPurge >= PURGE_EVERY_MS) {
+    if (deleted && this.#clock() - this.#lastPurge >= PURGE_EVERY_MS) {
       this.purgeTombstones().catch(() => {}); // best effort: the next delete a minute on tries again
     }
     return deleted;
@@ -212,13 +223,13 @@ export class TaskRepository {
    * none to purge beyond those already there.
    */
   async purgeTombstones(batch = PURGE_BATCH): Promise<void> {
-    this.#lastPurge = performance.now();
+    this.#lastPurge = this.#clock();
     await this.#rows(sql.purgeTombstones(this.#tombstoneRetentionDays, batch));
   }
 
   /** Forgets a batch of expired idempotency keys (also done now and then by the writes that take keys). */
   async sweepExpiredKeys(batch = SWEEP_BATCH): Promise<void> {
-    this.#lastSweep = performance.now();
+    this.#lastSweep = this.#clock();
     await this.#rows(idempotency.sweepExpired(batch));
   }
 
@@ -258,7 +269,7 @@ export class TaskRepository {
     if (earlier) return { task: earlier, replayed: true };
     try {
       const [task] = await this.#tasks(idempotency.remembered(write, userId, retry));
-      if (task && performance.now() - this.#lastSweep >= SWEEP_EVERY_MS) {
+      if (task && this.#clock() - this.#lastSweep >= SWEEP_EVERY_MS) {
         this.sweepExpiredKeys().catch(() => {}); // best effort: expired keys are also ignored when read
       }
       return { task, replayed: false };

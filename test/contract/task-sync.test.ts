@@ -1,12 +1,17 @@
 // Incremental sync with deletions: a client lists what changed since its last sync, and with
 // include_deleted=true also a tombstone for each task deleted since, in the same oldest-first order
 // and through the same cursor. Deleted tasks stay not found everywhere else; a sync from before the
-// tombstone retention is refused with a 410 so the client resyncs in full.
+// tombstone retention is refused with a 410 so the client resyncs in full; tombstones past the
+// retention are purged, a bounded batch at a time, by deletes at most once a minute.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import type { components } from '../../generated/schema.d.ts';
-import { passInstant } from '../support/clock.ts';
-import { json, newUserId, startTestServer, type TestServer } from '../support/server.ts';
+import { DatabaseAvailability, type StatementOptions } from '../../src/db/availability.ts';
+import { TaskRepository } from '../../src/tasks/task.repository.ts';
+import { manualClock, passInstant } from '../support/clock.ts';
+import { json, newUserId, startServerWithOwnDatabase, startTestServer, type TestServer } from '../support/server.ts';
 
 type Task = components['schemas']['Task'];
 type TaskTombstone = components['schemas']['TaskTombstone'];
@@ -167,3 +172,128 @@ describe('incremental sync with tombstones (include_deleted)', () => {
     }
   });
 });
+
+describe('the tombstone purge (TOMBSTONE_RETENTION_DAYS, 30 by default)', () => {
+  // A database of its own: the purge works across users, so no other test's tombstones may count.
+  let api: Awaited<ReturnType<typeof startServerWithOwnDatabase>>;
+  before(async () => {
+    api = await startServerWithOwnDatabase();
+  });
+  after(() => api.close());
+
+  const sql = (text: string, params: unknown[] = []) =>
+    api.db.em.getConnection().execute<Record<string, unknown>[]>(text, params);
+
+  /** Arranges a tombstone deleted `days` ago by the database's clock (the one the purge reads). */
+  async function tombstoneAged(userId: string, days: number): Promise<string> {
+    const id = randomUUID();
+    await sql(`insert into task_tombstone (id, user_id, deleted_at) values (?, ?, now() - make_interval(secs => ?))`, [
+      id,
+      userId,
+      days * 86_400,
+    ]);
+    return id;
+  }
+
+  /** The user's tombstones as stored, oldest first. */
+  async function storedTombstones(userId: string): Promise<TaskTombstone[]> {
+    const rows = await sql('select id, deleted_at from task_tombstone where user_id = ? order by deleted_at, id', [
+      userId,
+    ]);
+    return rows.map((row) => ({
+      id: row.id as string,
+      deleted_at: new Date(row.deleted_at as string | Date).toISOString(),
+      deleted: true,
+    }));
+  }
+
+  test('a purge removes tombstones past the retention, at most a batch at a time, and keeps the newer ones', async () => {
+    const userId = newUserId('purge');
+    const hour = 1 / 24;
+    const expired = [
+      await tombstoneAged(userId, 45),
+      await tombstoneAged(userId, 31),
+      await tombstoneAged(userId, 30 + hour),
+    ];
+    const withinRetention = [await tombstoneAged(userId, 30 - hour), await tombstoneAged(userId, 29)];
+    const keptTombstones = (await storedTombstones(userId)).filter((t) => withinRetention.includes(t.id));
+    assert.equal(keptTombstones.length, 2);
+    const repository = new TaskRepository(api.db.em, new DatabaseAvailability(pino({ level: 'silent' })));
+
+    // Three past the retention, a batch of two: two go, whichever the database finds first.
+    await repository.purgeTombstones(2);
+    const afterOne = await storedTombstones(userId);
+    const expiredLeft = afterOne.filter((t) => expired.includes(t.id));
+    assert.equal(expiredLeft.length, 1, 'a batch of 2 removes exactly 2 of the 3 expired tombstones');
+    assert.deepEqual(afterOne, [...expiredLeft, ...keptTombstones]);
+
+    await repository.purgeTombstones(2);
+    assert.deepEqual(await storedTombstones(userId), keptTombstones);
+    // Nothing left to purge: the tombstones within the retention stay through any number of purges.
+    await repository.purgeTombstones();
+    assert.deepEqual(await storedTombstones(userId), keptTombstones);
+
+    // And a sync from within the retention still lists them, oldest first.
+    const since = new Date(Date.now() - 30 * DAY_MS + 60_000).toISOString();
+    const response = await api.raw(`/api/${userId}/tasks?updated_since=${since}&include_deleted=true`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), keptTombstones);
+  });
+
+  test('deletes purge at most once a minute: the next delete within the minute leaves an expired tombstone be', async () => {
+    const userId = newUserId('interval');
+    const clock = manualClock();
+    const availability = new SettlingAvailability();
+    const repository = new TaskRepository(api.db.em, availability, { clock });
+    const deleted: string[] = [];
+    /** Deletes a task through the repository, and waits for what the delete started (a purge) too. */
+    async function deleteOne(): Promise<void> {
+      const task = await api.createTask(userId, { title: `task ${deleted.length + 1}` });
+      assert.equal(await repository.deleteTask(userId, task.id), true);
+      deleted.push(task.id);
+      await availability.settled();
+    }
+    const ids = async () => (await storedTombstones(userId)).map((t) => t.id).sort();
+    const expect = (...expired: string[]) => [...deleted, ...expired].sort();
+
+    await tombstoneAged(userId, 31);
+    await deleteOne(); // the instance's first delete purges
+    assert.deepEqual(await ids(), expect());
+
+    const second = await tombstoneAged(userId, 31);
+    clock.advance(59_999);
+    await deleteOne();
+    assert.deepEqual(await ids(), expect(second), 'a delete within the minute purged again');
+    // A delete that finds no task writes no tombstone, and purges nothing either.
+    clock.advance(1);
+    assert.equal(await repository.deleteTask(userId, randomUUID()), false);
+    await availability.settled();
+    assert.deepEqual(await ids(), expect(second));
+
+    await deleteOne(); // a minute after the first purge
+    assert.deepEqual(await ids(), expect());
+  });
+});
+
+/**
+ * The real DatabaseAvailability, which also lets a test wait until every statement sent through it
+ * has been answered: a delete starts its purge without waiting for it.
+ */
+class SettlingAvailability extends DatabaseAvailability {
+  readonly #running = new Set<Promise<unknown>>();
+  constructor() {
+    super(pino({ level: 'silent' }));
+  }
+  override run<T>(statement: () => Promise<T>, options: StatementOptions): Promise<T> {
+    const running = super.run(statement, options);
+    const forget = () => {
+      this.#running.delete(settled);
+    };
+    const settled: Promise<void> = running.then(forget, forget);
+    this.#running.add(settled);
+    return running;
+  }
+  async settled(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
+  }
+}
