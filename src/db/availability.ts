@@ -4,6 +4,7 @@
 // which the HTTP edge answers with 503 and Retry-After; the outage is logged once, not per request.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.ts';
+import { OutageLog } from '../outage-log.ts';
 
 /** The database cannot serve this statement now; the request was fine, and a retry later will likely succeed. */
 export class DatabaseUnavailableError extends Error {
@@ -149,12 +150,10 @@ const RETRIED_ON: Record<StatementOptions['retry'], ErrorKind | undefined> = {
 
 /** Runs statements, turns outages into DatabaseUnavailableError, and logs each outage once, and its end. */
 export class DatabaseAvailability {
-  readonly #logger: Logger;
-  /** When the current outage began; undefined while the database answers. */
-  #downSince: number | undefined;
+  readonly #outage: OutageLog;
 
   constructor(logger: Logger) {
-    this.#logger = logger;
+    this.#outage = new OutageLog(logger, 'database', 'task calls answer 503 until it is back');
   }
 
   async run<T>(statement: () => Promise<T>, { retry }: StatementOptions): Promise<T> {
@@ -171,25 +170,14 @@ export class DatabaseAvailability {
         throw this.#classify(again);
       }
     }
-    if (this.#downSince !== undefined) {
-      const seconds = Math.round((performance.now() - this.#downSince) / 100) / 10;
-      this.#downSince = undefined;
-      this.#logger.info({ downSeconds: seconds }, `database: reachable again after ${seconds} s`);
-    }
+    this.#outage.answered();
     return result;
   }
 
   /** The error to throw: DatabaseUnavailableError for an outage (logged when it starts), else the error itself. */
   #classify(err: unknown): unknown {
     if (!isKind(err, UNAVAILABLE)) return err;
-    const unavailable = new DatabaseUnavailableError(err);
-    if (this.#downSince === undefined) {
-      this.#downSince = performance.now();
-      this.#logger.error(
-        { cause: causeOf(err) },
-        `database: unavailable (${causeOf(err)}); task calls answer 503 until it is back`,
-      );
-    }
-    return unavailable;
+    this.#outage.failed(causeOf(err));
+    return new DatabaseUnavailableError(err);
   }
 }
