@@ -20,6 +20,7 @@ import { etagOf } from '../src/http/entity-tags.ts';
 import { RateLimiter, rateLimitHeaders, type RateLimitPolicy } from '../src/http/rate-limit.ts';
 import { requestIdFor } from '../src/http/request-log.ts';
 import { API_HEADERS } from '../src/http/security-headers.ts';
+import { createLogger } from '../src/logger.ts';
 import { loadSpec } from '../src/spec.ts';
 import { decodeCursor, encodeCursor, nextPageUrl } from '../src/tasks/task.cursor.ts';
 import type { Task } from '../src/tasks/task.entity.ts';
@@ -92,7 +93,10 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
   const query = async (statement: sql.Statement) =>
     (await pool.query<Record<string, unknown>>(platform.formatQuery(statement.sql, statement.params))).rows;
   const tasks = async (statement: sql.Statement) => (await query(statement)).map(fromRow);
-  const verifier = createTokenVerifier({ ...config.auth, secret: (await signingSecret(config))?.secret });
+  const verifier = createTokenVerifier(
+    { ...config.auth, secret: (await signingSecret(config))?.secret },
+    { logger: createLogger(config.logLevel) },
+  );
   const limiter = new RateLimiter(
     {
       add: async (hits) =>

@@ -58,7 +58,7 @@ export async function startServer(
           'Get one with: npm run token -- <user_id>, then use "Authorize" in /docs.',
       );
     }
-    const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret }, { clock });
+    const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret }, { logger, clock });
     const availability = new DatabaseAvailability(logger);
     const limiter = new RateLimiter(new PostgresRateLimitStore(db, availability), {
       windowSeconds: config.rateLimit.windowSeconds,

@@ -2,17 +2,21 @@
 // URL. Each key source accepts only its own algorithms, so "none" and HS/RS confusion are
 // impossible by construction; jose also refuses a key whose type does not fit the algorithm.
 import {
+  createLocalJWKSet,
   createRemoteJWKSet,
   customFetch,
   decodeProtectedHeader,
   errors,
   jwtVerify,
+  type JSONWebKeySet,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
 import { createHash, createSecretKey } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.ts';
 import type { AuthConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { OutageLog } from '../outage-log.ts';
 import { isUserId } from './user-id.ts';
 
 const HMAC_ALGORITHMS = ['HS256'];
@@ -41,6 +45,12 @@ export class InvalidTokenError extends Error {
 /** The key server (JWKS_URL) cannot be asked for the keys: an outage on our side, not a bad token. */
 export class KeySetUnavailableError extends Error {
   override name = 'KeySetUnavailableError';
+  /** What the key server did, for the outage's log line: "answered 500", "does not answer (…)". */
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`The key server ${reason}.`);
+    this.reason = reason;
+  }
 }
 
 export interface TokenVerifier {
@@ -56,6 +66,8 @@ export interface TokenVerifier {
  */
 const CACHE_ENTRIES = 10_000;
 
+const KEY_SERVER_TIMEOUT_MS = 5_000;
+
 interface Verified {
   userId: string;
   /** The token's `exp`: an entry is never used after it, whatever the clock-skew tolerance. */
@@ -68,31 +80,33 @@ export function createTokenVerifier(
   config: Pick<AuthConfig, 'jwksUrl' | 'issuer' | 'audience' | 'clockSkewSeconds' | 'jwksCooldownSeconds'> & {
     secret: string | undefined;
   },
-  { clock = systemClock, cacheEntries = CACHE_ENTRIES }: { clock?: Clock; cacheEntries?: number } = {},
+  { logger, clock, cacheEntries = CACHE_ENTRIES }: { logger: Logger; clock?: Clock | undefined; cacheEntries?: number },
 ): TokenVerifier {
+  const now = clock ?? systemClock;
   // A KeyObject, imported once: raw bytes would be imported again on every verification (~15 µs each).
   const secret = config.secret ? createSecretKey(Buffer.from(config.secret, 'utf8')) : undefined;
   // Counts the key set's fetches: one starting may change the keys, so every token verified with the
   // previous set is verified again before it is trusted.
   let keySet = 0;
+  // Times its outages by the injected clock, if any (a test's), else by a monotonic one.
+  const keyServer = new OutageLog(logger, 'key server', 'tokens it must vouch for answer 503 until it is back', clock);
   // jose caches the key set, refetches it when a token names an unknown kid (at most once per
   // cooldown, so forged kids cannot hammer the key server), and refreshes it after 10 minutes regardless.
   const jwks = config.jwksUrl
     ? createRemoteJWKSet(config.jwksUrl, {
         cooldownDuration: config.jwksCooldownSeconds * 1000,
         cacheMaxAge: 600_000,
-        timeoutDuration: 5_000,
+        timeoutDuration: KEY_SERVER_TIMEOUT_MS,
         [customFetch]: async (url, init) => {
           keySet++;
-          let response: Response;
           try {
-            response = await fetch(url, init);
+            const keys = await fetchKeySet(url, init);
+            keyServer.answered();
+            return keys;
           } catch (err) {
-            if ((err as Error).name === 'TimeoutError') throw err; // jose's JWKSTimeout, below
-            throw new KeySetUnavailableError(`The key server does not answer (${(err as Error).message}).`);
+            keyServer.failed((err as KeySetUnavailableError).reason);
+            throw err;
           }
-          if (!response.ok) throw new KeySetUnavailableError(`The key server answered ${response.status}.`);
-          return response;
         },
       })
     : undefined;
@@ -119,7 +133,7 @@ export function createTokenVerifier(
       const key = createHash('sha256').update(token).digest('base64url');
       const known = cache.get(key);
       if (known) {
-        if (clock() < known.expiresAtMs && (known.keySet === undefined || known.keySet === keySetNow())) {
+        if (now() < known.expiresAtMs && (known.keySet === undefined || known.keySet === keySetNow())) {
           return { userId: known.userId };
         }
         cache.delete(key);
@@ -133,7 +147,7 @@ export function createTokenVerifier(
       try {
         let payload;
         let verifiedWith: number | undefined;
-        const options = { ...common, currentDate: new Date(clock()) };
+        const options = { ...common, currentDate: new Date(now()) };
         if (alg && HMAC_ALGORITHMS.includes(alg) && secret) {
           ({ payload } = await jwtVerify(token, secret, { ...options, algorithms: HMAC_ALGORITHMS }));
         } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg) && jwks) {
@@ -162,6 +176,44 @@ export function createTokenVerifier(
   };
 }
 
+/**
+ * One fetch of the key set, judged whole here (status, JSON, shape, by jose's own rule) so that every
+ * way it fails is a KeySetUnavailableError saying how, and an answer ends an outage only if jose will
+ * take it. jose reads the body handed back once more, once per fetch.
+ */
+async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
+  let body: string;
+  try {
+    const response = await fetch(url, init);
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new KeySetUnavailableError(`answered ${response.status}`);
+    }
+    body = await response.text();
+  } catch (err) {
+    if (err instanceof KeySetUnavailableError) throw err;
+    // jose's signal: no answer within its timeout, or the body stalled.
+    if ((err as Error).name === 'TimeoutError') {
+      throw new KeySetUnavailableError(`did not answer within ${KEY_SERVER_TIMEOUT_MS / 1000} s`);
+    }
+    // fetch's own message is "fetch failed"; its cause says what happened (connect ECONNREFUSED …).
+    const cause = (err as Error).cause as { message?: string; code?: string } | undefined;
+    throw new KeySetUnavailableError(`does not answer (${cause?.message || cause?.code || (err as Error).message})`);
+  }
+  let keys: unknown;
+  try {
+    keys = JSON.parse(body);
+  } catch {
+    throw new KeySetUnavailableError('sent no valid key set (not JSON)');
+  }
+  try {
+    createLocalJWKSet(keys as JSONWebKeySet);
+  } catch (err) {
+    throw new KeySetUnavailableError(`sent no valid key set (${(err as Error).message})`);
+  }
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+}
+
 function toInvalidToken(err: unknown): Error {
   if (err instanceof InvalidTokenError) return err;
   if (err instanceof errors.JWTExpired) return new InvalidTokenError('The token has expired.');
@@ -173,9 +225,10 @@ function toInvalidToken(err: unknown): Error {
     return new InvalidTokenError("The token's signature does not verify.");
   if (err instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError('The token was signed by an unknown key.');
   if (err instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError("The token's algorithm is not accepted.");
-  // Our problem, not the client's: the keys cannot be had for the moment.
-  if (err instanceof errors.JWKSTimeout) return new KeySetUnavailableError('The key server did not answer in time.');
-  if (err instanceof errors.JWKSInvalid) return new KeySetUnavailableError('The key server sent no valid key set.');
+  // Our problem, not the client's. fetchKeySet turns every failed fetch into KeySetUnavailableError
+  // already; these two stay in case jose judges an answer it handed on.
+  if (err instanceof errors.JWKSTimeout) return new KeySetUnavailableError('did not answer in time');
+  if (err instanceof errors.JWKSInvalid) return new KeySetUnavailableError('sent no valid key set');
   if (err instanceof errors.JOSEError) return new InvalidTokenError('The token is malformed.');
   return err as Error;
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { createTokenVerifier } from '../../src/auth/token-verifier.ts';
+import { createLogger } from '../../src/logger.ts';
 import { manualClock } from '../support/clock.ts';
 import { operations } from '../support/contract.ts';
 import { json, newUserId, startTestServer, TEST_SECRET, tokenFor, type TestServer } from '../support/server.ts';
@@ -416,10 +417,11 @@ describe('verified tokens are remembered, within limits', () => {
     clockSkewSeconds: 10,
     jwksCooldownSeconds: 30,
   };
+  const logger = createLogger('silent');
 
   test('a remembered token is refused once its exp (and the clock skew) has passed', async () => {
     const clock = manualClock();
-    const verifier = createTokenVerifier(config, { clock });
+    const verifier = createTokenVerifier(config, { logger, clock });
     const userId = newUserId();
     const token = await hs256({ sub: userId, exp: Math.floor(clock() / 1000) + 60 });
     assert.deepEqual(await verifier.verify(token), { userId });
@@ -432,7 +434,7 @@ describe('verified tokens are remembered, within limits', () => {
   });
 
   test('no more tokens are remembered than the bound; the oldest is forgotten first', async () => {
-    const verifier = createTokenVerifier(config, { cacheEntries: 2 });
+    const verifier = createTokenVerifier(config, { logger, cacheEntries: 2 });
     for (const user of ['a', 'b', 'c']) await verifier.verify(await tokenFor(newUserId(user)));
     assert.equal(verifier.cachedTokens, 2);
   });
