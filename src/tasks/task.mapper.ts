@@ -1,6 +1,7 @@
 // The one place where the API's shape and the entity's shape meet.
 import type { components, operations } from '../../generated/schema.d.ts';
 import type { Task } from './task.entity.ts';
+import { isoInstant } from './instant.ts';
 import { ConflictingFiltersError, UnknownTimeZoneError } from './task.errors.ts';
 import type { SortField, TaskFilter, TaskSort } from './task.query.ts';
 import type { TaskChanges, NewTask, TaskSummary } from './task.repository.ts';
@@ -34,10 +35,10 @@ export function toApiTask(task: Task): ApiTask {
     priority: priorityName(task.priority),
     tags: task.tags,
     // Always UTC with "Z": the replaced service sent local times with no zone.
-    due_at: task.dueAt?.toISOString() ?? null,
-    completed_at: task.completedAt?.toISOString() ?? null,
-    created_at: task.createdAt.toISOString(),
-    updated_at: task.updatedAt.toISOString(),
+    due_at: task.dueAt ? isoInstant(task.dueAt) : null,
+    completed_at: task.completedAt ? isoInstant(task.completedAt) : null,
+    created_at: isoInstant(task.createdAt),
+    updated_at: isoInstant(task.updatedAt),
     version: task.version,
   };
 }
@@ -50,7 +51,7 @@ export interface TaskTombstone {
 
 export const toApiTaskTombstone = (tombstone: TaskTombstone): ApiTaskTombstone => ({
   id: tombstone.id,
-  deleted_at: tombstone.deletedAt.toISOString(),
+  deleted_at: isoInstant(tombstone.deletedAt),
   deleted: true,
 });
 
