@@ -1,10 +1,11 @@
-// Prometheus metrics: requests by operation and status, rate-limit refusals, the database pool, and
-// the process itself. Served on a listener of its own (METRICS_PORT), never beside the public API.
+// Prometheus metrics: requests by operation and status, rate-limit refusals, failed fetches of the
+// key set, the database pool, and the process itself. Served on a listener of its own (METRICS_PORT), never beside the public API.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { findOperation, specOperations } from './http/spec-operations.ts';
+import type { KeySetFailure } from './auth/token-verifier.ts';
 import type { SpecDocument } from './spec.ts';
 
 /** The label of requests that match no operation in the spec: one fixed value, so junk paths cannot grow the series. */
@@ -23,6 +24,7 @@ export class Metrics {
   readonly #requests: Counter<'operation_id' | 'status'>;
   readonly #duration: Histogram<'operation_id' | 'status'>;
   readonly #refusals: Counter<'policy'>;
+  readonly #keySetFailures: Counter<'failure'>;
 
   constructor(spec: SpecDocument) {
     this.#operations = specOperations(spec);
@@ -47,6 +49,12 @@ export class Metrics {
       labelNames: ['policy'],
       registers,
     });
+    this.#keySetFailures = new Counter({
+      name: 'jwks_fetch_failures_total',
+      help: 'Fetches of the key set (JWKS_URL) that failed, by how: no-answer, status (not 200), invalid (no key set), timeout.',
+      labelNames: ['failure'],
+      registers,
+    });
   }
 
   /** Times every request from here on; labels it once answered. */
@@ -67,6 +75,10 @@ export class Metrics {
 
   rateLimitRefused(policy: string): void {
     this.#refusals.inc({ policy });
+  }
+
+  keySetFetchFailed(failure: KeySetFailure): void {
+    this.#keySetFailures.inc({ failure });
   }
 
   /** Gauges of a connection pool, read at each scrape. */

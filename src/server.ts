@@ -58,7 +58,8 @@ export async function startServer(
           'Get one with: npm run token -- <user_id>, then use "Authorize" in /docs.',
       );
     }
-    const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret }, { logger, clock });
+    const metrics = config.metricsPort === undefined ? undefined : new Metrics(loadSpec().document);
+    const verifier = createTokenVerifier({ ...config.auth, secret: hmac?.secret }, { logger, metrics, clock });
     const availability = new DatabaseAvailability(logger);
     const limiter = new RateLimiter(new PostgresRateLimitStore(db, availability), {
       windowSeconds: config.rateLimit.windowSeconds,
@@ -74,7 +75,6 @@ export async function startServer(
       },
     });
     const readiness = new ReadinessCheck(db, availability, logger, clock);
-    const metrics = config.metricsPort === undefined ? undefined : new Metrics(loadSpec().document);
     const pool = metrics && config.database.kind === 'postgresql' ? await connectionPool(db) : undefined;
     if (metrics && pool && config.database.kind === 'postgresql') metrics.watchPool(pool, config.database.poolMax);
     const app = createApp({ config, db, availability, logger, verifier, limiter, readiness, metrics });

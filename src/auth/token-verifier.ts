@@ -16,6 +16,7 @@ import { createHash, createSecretKey } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.ts';
 import type { AuthConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { OutageLog } from '../outage-log.ts';
 import { isUserId } from './user-id.ts';
 
@@ -42,13 +43,18 @@ export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
 }
 
+/** How a fetch of the key set failed, in few enough words to be a metric's label. */
+export type KeySetFailure = 'no-answer' | 'status' | 'invalid' | 'timeout';
+
 /** The key server (JWKS_URL) cannot be asked for the keys: an outage on our side, not a bad token. */
 export class KeySetUnavailableError extends Error {
   override name = 'KeySetUnavailableError';
+  readonly failure: KeySetFailure;
   /** What the key server did, for the outage's log line: "answered 500", "does not answer (…)". */
   readonly reason: string;
-  constructor(reason: string) {
+  constructor(failure: KeySetFailure, reason: string) {
     super(`The key server ${reason}.`);
+    this.failure = failure;
     this.reason = reason;
   }
 }
@@ -80,7 +86,12 @@ export function createTokenVerifier(
   config: Pick<AuthConfig, 'jwksUrl' | 'issuer' | 'audience' | 'clockSkewSeconds' | 'jwksCooldownSeconds'> & {
     secret: string | undefined;
   },
-  { logger, clock, cacheEntries = CACHE_ENTRIES }: { logger: Logger; clock?: Clock | undefined; cacheEntries?: number },
+  {
+    logger,
+    metrics,
+    clock,
+    cacheEntries = CACHE_ENTRIES,
+  }: { logger: Logger; metrics?: Metrics | undefined; clock?: Clock | undefined; cacheEntries?: number },
 ): TokenVerifier {
   const now = clock ?? systemClock;
   // A KeyObject, imported once: raw bytes would be imported again on every verification (~15 µs each).
@@ -104,7 +115,9 @@ export function createTokenVerifier(
             keyServer.answered();
             return keys;
           } catch (err) {
-            keyServer.failed((err as KeySetUnavailableError).reason);
+            const unavailable = err as KeySetUnavailableError;
+            keyServer.failed(unavailable.reason);
+            metrics?.keySetFetchFailed(unavailable.failure);
             throw err;
           }
         },
@@ -187,29 +200,32 @@ async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
     const response = await fetch(url, init);
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw new KeySetUnavailableError(`answered ${response.status}`);
+      throw new KeySetUnavailableError('status', `answered ${response.status}`);
     }
     body = await response.text();
   } catch (err) {
     if (err instanceof KeySetUnavailableError) throw err;
     // jose's signal: no answer within its timeout, or the body stalled.
     if ((err as Error).name === 'TimeoutError') {
-      throw new KeySetUnavailableError(`did not answer within ${KEY_SERVER_TIMEOUT_MS / 1000} s`);
+      throw new KeySetUnavailableError('timeout', `did not answer within ${KEY_SERVER_TIMEOUT_MS / 1000} s`);
     }
     // fetch's own message is "fetch failed"; its cause says what happened (connect ECONNREFUSED …).
     const cause = (err as Error).cause as { message?: string; code?: string } | undefined;
-    throw new KeySetUnavailableError(`does not answer (${cause?.message || cause?.code || (err as Error).message})`);
+    throw new KeySetUnavailableError(
+      'no-answer',
+      `does not answer (${cause?.message || cause?.code || (err as Error).message})`,
+    );
   }
   let keys: unknown;
   try {
     keys = JSON.parse(body);
   } catch {
-    throw new KeySetUnavailableError('sent no valid key set (not JSON)');
+    throw new KeySetUnavailableError('invalid', 'sent no valid key set (not JSON)');
   }
   try {
     createLocalJWKSet(keys as JSONWebKeySet);
   } catch (err) {
-    throw new KeySetUnavailableError(`sent no valid key set (${(err as Error).message})`);
+    throw new KeySetUnavailableError('invalid', `sent no valid key set (${(err as Error).message})`);
   }
   return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
 }
@@ -227,8 +243,8 @@ function toInvalidToken(err: unknown): Error {
   if (err instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError("The token's algorithm is not accepted.");
   // Our problem, not the client's. fetchKeySet turns every failed fetch into KeySetUnavailableError
   // already; these two stay in case jose judges an answer it handed on.
-  if (err instanceof errors.JWKSTimeout) return new KeySetUnavailableError('did not answer in time');
-  if (err instanceof errors.JWKSInvalid) return new KeySetUnavailableError('sent no valid key set');
+  if (err instanceof errors.JWKSTimeout) return new KeySetUnavailableError('timeout', 'did not answer in time');
+  if (err instanceof errors.JWKSInvalid) return new KeySetUnavailableError('invalid', 'sent no valid key set');
   if (err instanceof errors.JOSEError) return new InvalidTokenError('The token is malformed.');
   return err as Error;
 }

@@ -56,6 +56,13 @@ describe('a key server outage', () => {
       .sign(privateKey);
   }
 
+  /** The failed-fetch counter's samples, as Prometheus scrapes them. */
+  const fetchFailures = async () =>
+    (await (await fetch(`${api.metricsUrl}/metrics`)).text())
+      .split('\n')
+      .filter((line) => line.startsWith('jwks_fetch_failures_total'))
+      .sort();
+
   const list = (userId: string, token: string) =>
     api.raw(`/api/${userId}/tasks`, { headers: { authorization: `Bearer ${token}` } }, { anonymous: true });
 
@@ -71,7 +78,12 @@ describe('a key server outage', () => {
       {},
       {
         // No cooldown: every token naming an unknown kid makes the service ask the key server.
-        env: { BETTER_AUTH_SECRET: '', JWKS_URL: `http://127.0.0.1:${port}/jwks`, JWKS_COOLDOWN_SECONDS: '0' },
+        env: {
+          BETTER_AUTH_SECRET: '',
+          JWKS_URL: `http://127.0.0.1:${port}/jwks`,
+          JWKS_COOLDOWN_SECONDS: '0',
+          METRICS_PORT: '0',
+        },
         logger: createLogger('info', sink),
         clock,
       },
@@ -117,6 +129,11 @@ describe('a key server outage', () => {
       msg: 'key server: unavailable (answered 500); tokens it must vouch for answer 503 until it is back',
     };
     assert.deepEqual(keyServerLines(), [unavailable], 'the outage is logged once, not once per request');
+    assert.deepEqual(
+      await fetchFailures(),
+      ['jwks_fetch_failures_total{failure="no-answer"} 1', 'jwks_fetch_failures_total{failure="status"} 3'],
+      'each failed fetch is counted, by how it failed',
+    );
 
     clock.advance(12_300);
     answer = 'keys';
