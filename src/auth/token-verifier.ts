@@ -91,7 +91,14 @@ export function createTokenVerifier(
     metrics,
     clock,
     cacheEntries = CACHE_ENTRIES,
-  }: { logger: Logger; metrics?: Metrics | undefined; clock?: Clock | undefined; cacheEntries?: number },
+    keyServerTimeoutMs = KEY_SERVER_TIMEOUT_MS,
+  }: {
+    logger: Logger;
+    metrics?: Metrics | undefined;
+    clock?: Clock | undefined;
+    cacheEntries?: number;
+    keyServerTimeoutMs?: number;
+  },
 ): TokenVerifier {
   const now = clock ?? systemClock;
   // A KeyObject, imported once: raw bytes would be imported again on every verification (~15 µs each).
@@ -107,11 +114,11 @@ export function createTokenVerifier(
     ? createRemoteJWKSet(config.jwksUrl, {
         cooldownDuration: config.jwksCooldownSeconds * 1000,
         cacheMaxAge: 600_000,
-        timeoutDuration: KEY_SERVER_TIMEOUT_MS,
+        timeoutDuration: keyServerTimeoutMs,
         [customFetch]: async (url, init) => {
           keySet++;
           try {
-            const keys = await fetchKeySet(url, init);
+            const keys = await fetchKeySet(url, init, keyServerTimeoutMs);
             keyServer.answered();
             return keys;
           } catch (err) {
@@ -194,7 +201,7 @@ export function createTokenVerifier(
  * way it fails is a KeySetUnavailableError saying how, and an answer ends an outage only if jose will
  * take it. jose reads the body handed back once more, once per fetch.
  */
-async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
+async function fetchKeySet(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   let body: string;
   try {
     const response = await fetch(url, init);
@@ -207,7 +214,7 @@ async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
     if (err instanceof KeySetUnavailableError) throw err;
     // jose's signal: no answer within its timeout, or the body stalled.
     if ((err as Error).name === 'TimeoutError') {
-      throw new KeySetUnavailableError('timeout', `did not answer within ${KEY_SERVER_TIMEOUT_MS / 1000} s`);
+      throw new KeySetUnavailableError('timeout', `did not answer within ${timeoutMs / 1000} s`);
     }
     // fetch's own message is "fetch failed"; its cause says what happened (connect ECONNREFUSED …).
     const cause = (err as Error).cause as { message?: string; code?: string } | undefined;

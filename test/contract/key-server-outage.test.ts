@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createTokenVerifier } from '../../src/auth/token-verifier.ts';
 import { createLogger } from '../../src/logger.ts';
 import { manualClock } from '../support/clock.ts';
 import { newUserId, startTestServer, type TestServer } from '../support/server.ts';
@@ -170,6 +171,60 @@ describe('a key server outage', () => {
         ],
         what,
       );
+    }
+  });
+});
+
+describe('a key server that does not answer in time', () => {
+  test('the token waits no longer than the timeout, is refused as unavailable, and the outage is logged as a timeout', async () => {
+    // Takes the request and never answers, as a hung server or a black-holed route does.
+    const hung = createServer(() => {});
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const logLines: LogLine[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(JSON.parse(String(chunk)) as LogLine);
+        done();
+      },
+    });
+    try {
+      const verifier = createTokenVerifier(
+        {
+          secret: undefined,
+          jwksUrl: new URL(`http://127.0.0.1:${(hung.address() as AddressInfo).port}/jwks`),
+          issuer: undefined,
+          audience: undefined,
+          clockSkewSeconds: 10,
+          jwksCooldownSeconds: 0,
+        },
+        // 5 s in the service; a fifth of a second here, so the story does not sleep.
+        { logger: createLogger('info', sink), keyServerTimeoutMs: 200 },
+      );
+      const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+      const token = await new SignJWT({ sub: newUserId(), exp: Math.floor(Date.now() / 1000) + 600 })
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'ed-1', typ: 'JWT' })
+        .sign(privateKey);
+      const started = performance.now();
+      await assert.rejects(verifier.verify(token), {
+        name: 'KeySetUnavailableError',
+        message: 'The key server did not answer within 0.2 s.',
+      });
+      const ms = performance.now() - started;
+      assert.ok(ms >= 190 && ms < 2000, `refused after ${Math.round(ms)} ms`);
+      await assert.rejects(verifier.verify(token), { name: 'KeySetUnavailableError' });
+      assert.deepEqual(
+        logLines.map(({ level, msg, cause }) => ({ level, msg, cause })),
+        [
+          {
+            level: 50,
+            msg: 'key server: unavailable (did not answer within 0.2 s); tokens it must vouch for answer 503 until it is back',
+            cause: 'did not answer within 0.2 s',
+          },
+        ],
+      );
+    } finally {
+      hung.closeAllConnections();
+      hung.close();
     }
   });
 });
