@@ -128,15 +128,13 @@ async function main(): Promise<void> {
                 )
               : [];
           const next = requests(scenario, DATA, auth, doomed);
-          rounds
-            .get(server)!
-            .push(
-              await measure(server, scenario.name, next, {
-                seconds: SECONDS,
-                warmup: WARMUP,
-                connections: CONNECTIONS,
-              }),
-            );
+          rounds.get(server)!.push(
+            await measure(server, scenario.name, next, {
+              seconds: SECONDS,
+              warmup: WARMUP,
+              connections: CONNECTIONS,
+            }),
+          );
         }
       }
       // The median round by throughput (the lower of the middle two for an even count).
