@@ -8,6 +8,10 @@
 // a stale one (412, and nothing changes); reads may carry If-None-Match with the current ETag (304).
 // Lists are checked with every filter and sort listTasks has, against the model's own account of
 // them (case folded a code point at a time as PostgreSQL's lower() does, titles in code point order).
+// The model also keeps a tombstone for every task deleted, so incremental syncs with
+// include_deleted=true are checked too: changes and tombstones since an instant, oldest change first
+// (ties by id), through the same cursor, never a tombstone for a task that exists, and a 410 from
+// before the retention.
 // Bodies, ids, page sizes and list parameters are generated from the spec's schemas.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +26,9 @@ import { FUZZ_RUNS, FUZZ_SEED, countingSender, describeResponse, fuzzParameters,
 type Json = Record<string, unknown>;
 
 type ApiTask = components['schemas']['Task'];
+type ApiTombstone = components['schemas']['TaskTombstone'];
+/** A list item: tombstones only with include_deleted=true. */
+type Item = ApiTask | ApiTombstone;
 
 /** What the model knows of a task (all of it: the service must agree exactly). */
 type ModelTask = Omit<ApiTask, 'user_id'>;
@@ -31,6 +38,8 @@ interface Model {
   tasks: ModelTask[];
   /** Idempotency-Keys used on creates: the body sent first (defaults filled in) and the task answered. */
   keys: Map<string, { sent: Json; body: string; task: ApiTask }>;
+  /** A tombstone for each task deleted, oldest first; deleted_at as the service stamped it. */
+  tombstones: ApiTombstone[];
 }
 
 interface Real {
@@ -119,14 +128,14 @@ function assertTimestamps(after: ApiTask, before: ModelTask, sentAt: number, wha
 }
 
 /** Every page of the list, following rel="next"; also checks each page's size against the limit. */
-async function listAll(real: Real, limit: number, params: [string, string][] = []): Promise<ApiTask[]> {
+async function listAll(real: Real, limit: number, params: [string, string][] = []): Promise<Item[]> {
   const query = new URLSearchParams([['limit', String(limit)], ...params]);
   let next: string | undefined = `${pathOf(listTasks, { user_id: real.userId })}?${query.toString()}`;
-  const tasks: ApiTask[] = [];
+  const tasks: Item[] = [];
   for (let page = 0; next; page++) {
     const response: Response = await real.send(next);
     assert.equal(response.status, 200, `GET ${next} → ${await describeResponse(response)}`);
-    const items = (await response.json()) as ApiTask[];
+    const items = (await response.json()) as Item[];
     const link = response.headers.get('link');
     const match = link ? /<([^>]*)>\s*;\s*rel="?next"?/.exec(link) : null;
     // A page with a next link is full; a page is never empty unless it is the only one.
@@ -153,6 +162,29 @@ async function assertAgreement(model: Model, real: Real): Promise<void> {
   const actual = await listAll(real, largestPage);
   const expected = [...model.tasks].reverse().map((t) => expectedOf(t, real.userId));
   assert.deepEqual(actual, expected, 'the service and the model disagree on the list (newest first)');
+}
+
+const DAY_MS = 86_400_000;
+/** The spec's default TOMBSTONE_RETENTION_DAYS, which the test server keeps. */
+const RETENTION_MS = 30 * DAY_MS;
+
+const isTombstone = (item: Item): item is ApiTombstone => 'deleted' in item;
+const changedAt = (item: Item) => (isTombstone(item) ? item.deleted_at : item.updated_at);
+
+/**
+ * The model's account of a sync with deletions: the tasks given (already filtered, changed after
+ * `since`) and every tombstone after `since` (a deleted task has no fields to filter), oldest change
+ * first, ties by id.
+ */
+function modelSync(m: Model, since: string, tasks: ApiTask[]): Item[] {
+  const tombstones = m.tombstones.filter((t) => Date.parse(t.deleted_at) > Date.parse(since));
+  return [...tasks, ...tombstones].sort((a, b) => byCodePoint(changedAt(a), changedAt(b)) || byCodePoint(a.id, b.id));
+}
+
+/** No tombstone in a sync names a task that exists (a deleted task never comes back). */
+function assertNoLivingTombstones(m: Model, items: Item[], what: string): void {
+  const living = items.filter((item) => isTombstone(item) && m.tasks.some((t) => t.id === item.id));
+  assert.deepEqual(living, [], `${what}: tombstones for tasks that exist`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,6 +427,7 @@ class Delete implements Command {
   async run(m: Model, r: Real) {
     const victim = m.tasks[this.pick % m.tasks.length]!;
     const path = pathOf(deleteTask, { user_id: r.userId, task_id: victim.id });
+    const sentAt = Date.now();
     const response = await r.send(path, { method: 'DELETE', headers: ifMatch(this.precondition, victim.version) });
     if (this.precondition === 'stale') {
       await expectStale(response, victim, `${this.toString()} on ${victim.id}`);
@@ -402,10 +435,40 @@ class Delete implements Command {
       return;
     }
     assert.equal(response.status, 200, `${this.toString()} on ${victim.id} → ${await describeResponse(response)}`);
+    const answeredAt = Date.now();
     m.tasks.splice(m.tasks.indexOf(victim), 1);
     const gone = await r.send(pathOf(getTask, { user_id: r.userId, task_id: victim.id }));
     assert.equal(gone.status, 404, `a deleted task is not found: ${await describeResponse(gone)}`);
     await assertAgreement(m, r);
+    await this.#learnTombstone(m, r, victim, sentAt, answeredAt);
+  }
+
+  /**
+   * A sync from just before the delete lists the task's tombstone, stamped during the delete: the
+   * model learns its deleted_at there (the database's clock stamps it), and checks the rest of the sync.
+   */
+  async #learnTombstone(m: Model, r: Real, victim: ModelTask, sentAt: number, answeredAt: number): Promise<void> {
+    const since = new Date(sentAt - 1).toISOString();
+    const what = `${this.toString()} on ${victim.id}, then a sync since ${since}`;
+    const synced = await listAll(r, largestPage, [
+      ['updated_since', since],
+      ['include_deleted', 'true'],
+    ]);
+    const found = synced.filter((item) => item.id === victim.id);
+    assert.equal(found.length, 1, `${what}: ${found.length} items for the deleted task`);
+    const tombstone = found[0]!;
+    assert.ok(isTombstone(tombstone), `${what}: the deleted task is listed as a task`);
+    const stamp = Date.parse(tombstone.deleted_at);
+    assert.ok(
+      stamp >= sentAt && stamp <= answeredAt + 1,
+      `${what}: deleted_at ${tombstone.deleted_at} was not stamped by the delete`,
+    );
+    m.tombstones.push(tombstone);
+    assertNoLivingTombstones(m, synced, what);
+    const changed = m.tasks
+      .filter((t) => Date.parse(t.updated_at) > Date.parse(since))
+      .map((t) => expectedOf(t, r.userId));
+    assert.deepEqual(synced, modelSync(m, since, changed), `${what}: the sync is not the model's`);
   }
   toString() {
     return `delete #${this.pick} (If-Match: ${this.precondition})`;
@@ -458,8 +521,9 @@ interface ListQuery {
   overdue: boolean | undefined;
   /** Part of a title or description of one of the user's tasks (the numbers pick it), or a text as generated. */
   q: [number, number, number] | string | undefined;
-  /** The updated_at of one of the user's tasks (the number picks it), or an instant as generated. */
-  updatedSince: number | string | undefined;
+  /** The updated_at of one of the user's tasks or the deleted_at of a tombstone (the number picks it), or an instant as generated. */
+  updatedSince: number | string | { agoMs: number } | undefined;
+  includeDeleted: boolean | undefined;
 }
 
 /** Case folded one code point at a time, as PostgreSQL's lower() does (JavaScript would make İ two). */
@@ -514,9 +578,14 @@ class List implements Command {
     if (q.dueBefore !== undefined) params.push(['due_before', q.dueBefore]);
     if (q.dueAfter !== undefined) params.push(['due_after', q.dueAfter]);
     if (q.overdue !== undefined) params.push(['overdue', String(q.overdue)]);
+    // The instants a sync resumes from: the last change a client saw, a task's or a deletion's.
+    const instants = [...m.tasks.map((t) => t.updated_at), ...m.tombstones.map((t) => t.deleted_at)];
     if (typeof q.updatedSince === 'string') params.push(['updated_since', q.updatedSince]);
-    else if (q.updatedSince !== undefined && m.tasks.length > 0)
-      params.push(['updated_since', m.tasks[q.updatedSince % m.tasks.length]!.updated_at]);
+    else if (typeof q.updatedSince === 'object')
+      params.push(['updated_since', new Date(Date.now() - q.updatedSince.agoMs).toISOString()]);
+    else if (q.updatedSince !== undefined && instants.length > 0)
+      params.push(['updated_since', instants[q.updatedSince % instants.length]!]);
+    if (q.includeDeleted !== undefined) params.push(['include_deleted', String(q.includeDeleted)]);
     if (typeof q.q === 'string') params.push(['q', q.q]);
     else if (q.q && texts.length > 0) {
       const [which, at, length] = q.q;
@@ -536,11 +605,13 @@ class List implements Command {
     const byStatus = status === undefined || status === 'all' ? undefined : status === 'completed';
     const [sort] = get('sort');
     const [updatedSince] = get('updated_since');
-    // status and completed that disagree, or changes since an instant in another order than theirs:
-    // refused, naming the parameter.
+    const includeDeleted = get('include_deleted')[0] === 'true';
+    // status and completed that disagree, changes since an instant in another order than theirs, or
+    // deletions without an instant: refused, naming the parameter.
     const conflicts = [
       ...(status !== undefined && completed !== undefined && String(byStatus) !== completed ? ['/query/status'] : []),
       ...(updatedSince !== undefined && sort !== undefined && sort !== 'updated_at' ? ['/query/updated_since'] : []),
+      ...(includeDeleted && updatedSince === undefined ? ['/query/include_deleted'] : []),
     ];
     if (conflicts.length > 0) {
       const response = await r.send(
@@ -552,6 +623,14 @@ class List implements Command {
         problem.errors.map((e) => e.path),
         conflicts.slice(0, 1),
       );
+      return;
+    }
+    if (includeDeleted && Date.parse(updatedSince!) < Date.now() - RETENTION_MS) {
+      // Deletions that old may have been purged: refused, so the client resyncs in full.
+      const response = await r.send(
+        `${pathOf(listTasks, { user_id: r.userId })}?${new URLSearchParams(params).toString()}`,
+      );
+      assert.equal(response.status, 410, `${this.toString()} → ${await describeResponse(response)}`);
       return;
     }
     const wantCompleted = completed === undefined ? byStatus : completed === 'true';
@@ -573,9 +652,10 @@ class List implements Command {
       .sort(modelOrder(sort ?? (updatedSince === undefined ? '-created_at' : 'updated_at')))
       .map((t) => expectedOf(t, r.userId));
     const actual = await listAll(r, this.limit, params);
+    if (includeDeleted) assertNoLivingTombstones(m, actual, this.toString());
     assert.deepEqual(
       actual,
-      expected,
+      includeDeleted ? modelSync(m, updatedSince!, expected) : expected,
       `${this.toString()} ${fc.stringify(params)}: the pages, put together, are not the model's`,
     );
   }
@@ -668,7 +748,38 @@ const listQuery: fc.Arbitrary<ListQuery> = fc.record({
   overdue: sometimes(param<boolean>('overdue')),
   q: sometimes(fc.oneof({ weight: 3, arbitrary: fc.tuple(pick, pick, pick) }, param<string>('q'))),
   updatedSince: sometimes(fc.oneof({ weight: 3, arbitrary: pick }, param<string>('updated_since'))),
+  includeDeleted: sometimes(param<boolean>('include_deleted')),
 });
+/** A query with no filter and no sort: what most syncs are. */
+const plainQuery: ListQuery = {
+  sort: undefined,
+  status: undefined,
+  completed: undefined,
+  priority: undefined,
+  tags: undefined,
+  dueBefore: undefined,
+  dueAfter: undefined,
+  overdue: undefined,
+  q: undefined,
+  updatedSince: undefined,
+  includeDeleted: undefined,
+};
+/**
+ * An incremental sync with deletions, as a client sends it, mostly without filters or a sort:
+ * since one of the model's instants, since an hour ago (before all of the user's changes: a first
+ * sync), since either side of the retention, or since a generated instant.
+ */
+const syncQuery: fc.Arbitrary<ListQuery> = fc
+  .tuple(
+    fc.oneof({ weight: 7, arbitrary: fc.constant(plainQuery) }, listQuery),
+    fc.oneof(
+      { weight: 4, arbitrary: pick },
+      { weight: 3, arbitrary: fc.constant({ agoMs: 3_600_000 }) },
+      { weight: 1, arbitrary: fc.constantFrom({ agoMs: 29 * DAY_MS }, { agoMs: 31 * DAY_MS }) },
+      { weight: 1, arbitrary: param<string>('updated_since') },
+    ),
+  )
+  .map(([query, updatedSince]) => ({ ...query, updatedSince, includeDeleted: true }));
 
 const commands = fc.commands<Model, Real, false>(
   [
@@ -689,6 +800,12 @@ const commands = fc.commands<Model, Real, false>(
     ...[1, 2, 3].map(() =>
       fc
         .tuple(validValue(limitSchema) as fc.Arbitrary<number>, listQuery)
+        .map(([limit, query]) => new List(limit, query)),
+    ),
+    // Twice: syncs are what tombstones are for.
+    ...[1, 2].map(() =>
+      fc
+        .tuple(validValue(limitSchema) as fc.Arbitrary<number>, syncQuery)
         .map(([limit, query]) => new List(limit, query)),
     ),
     fc
@@ -719,7 +836,7 @@ describe('model fuzzing: the service behaves like a list of tasks in memory', ()
       fc.asyncProperty(commands, async (cmds) => {
         // A user of its own per run (and per shrink attempt): every run starts from an empty list.
         const setup = () => ({
-          model: { tasks: [], keys: new Map() } as Model,
+          model: { tasks: [], keys: new Map(), tombstones: [] } as Model,
           real: { send, userId: newUserId('model'), otherUserId: newUserId('other') },
         });
         await fc.asyncModelRun(setup, cmds);
