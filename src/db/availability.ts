@@ -2,6 +2,17 @@
 // is unavailable for the moment" (an outage, a restart, a failover, too many connections) rather
 // than a bug, and what the service does about them. Such an error becomes DatabaseUnavailableError,
 // which the HTTP edge answers with 503 and Retry-After; the outage is logged once, not per request.
+//
+// Through PgBouncer (Neon's pooled endpoint) the service's connections end at the pooler, which
+// answers for a database it cannot reach with errors of its own, not the server's: in PgBouncer 1.18
+// (measured, test/contract/database-outage.test.ts) all SQLSTATE 08P01 with fixed English messages,
+// "query_wait_timeout" (no server connection came within query_wait_timeout), "server login has been
+// failing, try again later (server_login_retry)" (its last login failed; refused without waiting),
+// "server conn crashed?" (the server connection broke under this client), "no more connections
+// allowed (max_client_conn)". A backend terminated under a statement still answers 57P01 itself: the
+// pooler forwards it, then closes the client with "server conn crashed?". Newer PgBouncers give some
+// of these other SQLSTATEs, or pass the server's own login error on (55000, 3D000, 28P01: listed), so
+// the messages are matched whatever their code.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.ts';
 import { OutageLog } from '../outage-log.ts';
@@ -50,17 +61,21 @@ const UNAVAILABLE: ErrorKind = {
     'ENOTFOUND',
     'EAI_AGAIN',
   ]),
-  // pg and pg-pool's own errors carry no code, only these fixed English messages.
+  // pg and pg-pool's own errors carry no code, only these fixed English messages; then PgBouncer's.
   messages:
-    /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/,
+    /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|query_wait_timeout$|server login has been failing|server conn crashed\?$|no more connections allowed|pgbouncer cannot connect to server$|client_login_timeout)/,
 };
 
-/** A connection the server took away (killed, idle-timed-out, reset) while the database itself may be fine. */
+/**
+ * A connection the server took away (killed, idle-timed-out, reset) while the database itself may be
+ * fine. Through PgBouncer also "server conn crashed?": the pooler's server connection broke under
+ * this statement, and the next statement gets another.
+ */
 const DROPPED: ErrorKind = {
   states: new Set(['57P01', '57P02', '57P05']),
   stateClasses: [],
   socketCodes: new Set(['ECONNRESET', 'EPIPE']),
-  messages: /^(Connection terminated unexpectedly|Client has encountered a connection error)/,
+  messages: /^(Connection terminated unexpectedly|Client has encountered a connection error|server conn crashed\?$)/,
 };
 
 /**
@@ -83,6 +98,15 @@ const DROPPED: ErrorKind = {
  *
  * Not proof: ECONNRESET and "Connection terminated unexpectedly" (the statement may have committed
  * before the connection broke) and 57P02 (a crash: the backend was not asked, it was killed).
+ *
+ * Through PgBouncer in transaction mode: 57P01 and 57P05 reach us only from the server connection
+ * linked to this client for this statement, forwarded in order, so they prove the same. PgBouncer's
+ * own "server conn crashed?" proves nothing: it follows a server socket that failed after the
+ * statement may have been forwarded and committed. "query_wait_timeout" and "server login has been
+ * failing" do prove it (sent to a client still waiting for a server connection, before its statement
+ * is forwarded: janitor.c's pool_client_maint, objects.c's check_fast_fail), yet they are not
+ * listed: they mean the pooler has no server connection to give, an outage, not a dropped
+ * connection, and running the statement again would only make the client wait twice as long.
  */
 const NOT_COMMITTED: ErrorKind = {
   states: new Set(['57P01', '57P05']),
