@@ -35,6 +35,10 @@ max_client_conn = 500
 ; A client waiting for a server connection gives up after 3 s (PgBouncer's default is 120 s), so a
 ; database that went away answers 503 within seconds here too, as it does on the direct pass.
 query_wait_timeout = 3
+; After a failed login PgBouncer refuses every client at once ("server login has been failing") and
+; tries the server again only this many seconds later (default 15): a database that is back would
+; stay unreachable through the pooler for up to 15 s (measured: 11.9 s).
+server_login_retry = 1
 default_pool_size = 20
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
