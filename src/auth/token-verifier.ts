@@ -18,6 +18,7 @@ import type { AuthConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { OutageLog } from '../outage-log.ts';
+import { KeyServerBackOff } from './key-server-back-off.ts';
 import { isUserId } from './user-id.ts';
 
 const HMAC_ALGORITHMS = ['HS256'];
@@ -52,10 +53,13 @@ export class KeySetUnavailableError extends Error {
   readonly failure: KeySetFailure;
   /** What the key server did, for the outage's log line: "answered 500", "does not answer (…)". */
   readonly reason: string;
-  constructor(failure: KeySetFailure, reason: string) {
+  /** How long until the key server is asked again (the back-off's rest), when that is known. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(failure: KeySetFailure, reason: string, retryAfterSeconds?: number) {
     super(`The key server ${reason}.`);
     this.failure = failure;
     this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -106,26 +110,37 @@ export function createTokenVerifier(
   // Counts the key set's fetches: one starting may change the keys, so every token verified with the
   // previous set is verified again before it is trusted.
   let keySet = 0;
-  // Times its outages by the injected clock, if any (a test's), else by a monotonic one.
+  // Its outages and back-offs are timed by the injected clock, if any (a test's), else by a monotonic one.
   const keyServer = new OutageLog(logger, 'key server', 'tokens it must vouch for answer 503 until it is back', clock);
+  const backOff = new KeyServerBackOff(clock);
+  // Why the last fetch failed, repeated to the requests refused during the back-off that followed.
+  let lastFailure: KeySetUnavailableError | undefined;
   // jose caches the key set, refetches it when a token names an unknown kid (at most once per
   // cooldown, so forged kids cannot hammer the key server), and refreshes it after 10 minutes regardless.
+  // jose merges concurrent fetches; after a failed one, the back-off refuses fetches without asking.
   const jwks = config.jwksUrl
     ? createRemoteJWKSet(config.jwksUrl, {
         cooldownDuration: config.jwksCooldownSeconds * 1000,
         cacheMaxAge: 600_000,
         timeoutDuration: keyServerTimeoutMs,
         [customFetch]: async (url, init) => {
+          const waitMs = backOff.remainingMs();
+          if (waitMs > 0 && lastFailure) {
+            throw new KeySetUnavailableError(lastFailure.failure, lastFailure.reason, Math.ceil(waitMs / 1000));
+          }
           keySet++;
           try {
             const keys = await fetchKeySet(url, init, keyServerTimeoutMs);
+            backOff.answered();
             keyServer.answered();
             return keys;
           } catch (err) {
             const unavailable = err as KeySetUnavailableError;
             keyServer.failed(unavailable.reason);
             metrics?.keySetFetchFailed(unavailable.failure);
-            throw err;
+            lastFailure = unavailable;
+            const backOffMs = backOff.failed();
+            throw new KeySetUnavailableError(unavailable.failure, unavailable.reason, Math.ceil(backOffMs / 1000));
           }
         },
       })

@@ -207,7 +207,8 @@ function toProblem(err: unknown, contentType: string | undefined): ProblemError 
       503,
       'Tokens cannot be checked for the moment (the key server does not answer); retry in a few seconds.',
       {
-        headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
+        // When the key server will be asked again (src/auth/key-server-back-off.ts), if known.
+        headers: { 'Retry-After': String(err.retryAfterSeconds ?? OUTAGE_RETRY_AFTER_SECONDS) },
       },
     );
   }
