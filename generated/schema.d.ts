@@ -914,7 +914,8 @@ export interface components {
         RateLimitPolicy: string;
         /**
          * @description Seconds to wait before trying again: until the quota is whole again
-         *     (429), or while the database is unavailable (503).
+         *     (429), while the database is unavailable (503), or until the key
+         *     server is asked again after failing (503).
          * @example 42
          */
         RetryAfter: number;
