@@ -152,13 +152,16 @@ function causeOf(err: unknown): string {
 /**
  * A connection killed while idle in the pool is only noticed once its socket reports it, and a
  * statement sent in the meantime meets the dead connection. A short pause lets the pool discard
- * every such connection (measured here: none left after 20 ms), so one retry then finds a live one.
+ * every such connection (measured on a quiet machine: none left after 20 ms), so a retry then finds a
+ * live one. On a loaded machine the killed backends themselves may wait longer for a CPU before they
+ * say so, and a retry can meet the next one: hence a second, longer pause (a write that failed with
+ * an error proving it was not committed is safe to run any number of times).
  */
-const RETRY_PAUSE_MS = 50;
+const RETRY_PAUSES_MS = [50, 250];
 
 export interface StatementOptions {
   /**
-   * When a statement that met a dropped connection runs once more, after a short pause:
+   * When a statement that met a dropped connection runs again (at most twice, after the pauses above):
    * - 'when-dropped': on any dropped connection (DROPPED). For reads, and writes whose repetition does no harm.
    * - 'when-not-committed': only when the error proves it was not committed (NOT_COMMITTED). For every other write.
    * - 'never': best-effort statements another run will catch up on.
@@ -181,21 +184,18 @@ export class DatabaseAvailability {
   }
 
   async run<T>(statement: () => Promise<T>, { retry }: StatementOptions): Promise<T> {
-    let result: T;
-    try {
-      result = await statement();
-    } catch (err) {
-      const retriedOn = RETRIED_ON[retry];
-      if (!retriedOn || !isKind(err, retriedOn)) throw this.#classify(err);
-      await sleep(RETRY_PAUSE_MS);
+    const retriedOn = RETRIED_ON[retry];
+    for (let attempt = 0; ; attempt++) {
       try {
-        result = await statement();
-      } catch (again) {
-        throw this.#classify(again);
+        const result = await statement();
+        this.#outage.answered();
+        return result;
+      } catch (err) {
+        const pause = RETRY_PAUSES_MS[attempt];
+        if (!retriedOn || pause === undefined || !isKind(err, retriedOn)) throw this.#classify(err);
+        await sleep(pause);
       }
     }
-    this.#outage.answered();
-    return result;
   }
 
   /** The error to throw: DatabaseUnavailableError for an outage (logged when it starts), else the error itself. */

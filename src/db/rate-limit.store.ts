@@ -45,7 +45,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
   }
 
   async add(hits: readonly WindowCount[]): Promise<WindowCount[]> {
-    // Run once more on a dropped connection even if it was committed: the hits then count twice,
+    // Run again on a dropped connection even if it was committed: the hits then count more than once,
     // which errs on the strict side.
     const rows = await this.#availability.run(
       () =>
