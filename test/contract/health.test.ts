@@ -6,6 +6,7 @@ import { ReadinessCheck } from '../../src/health/readiness.ts';
 import { createLogger } from '../../src/logger.ts';
 import { manualClock } from '../support/clock.ts';
 import {
+  countStatements,
   startServerWithOwnDatabase,
   startTestServer,
   usingPostgresServer,
@@ -33,25 +34,6 @@ async function holdTable(db: TestServer['db'], table: string): Promise<() => Pro
   };
 }
 
-/** Counts the statements the service sends from now until stop(). */
-function countQueries(api: TestServer): { readonly count: number; stop(): void } {
-  const connection = api.db.em.getConnection();
-  const execute = connection.execute.bind(connection);
-  let count = 0;
-  connection.execute = ((...args: Parameters<typeof execute>) => {
-    count++;
-    return execute(...args);
-  }) as typeof connection.execute;
-  return {
-    get count() {
-      return count;
-    },
-    stop: () => {
-      connection.execute = execute;
-    },
-  };
-}
-
 describe('health probes', () => {
   let api: TestServer;
   const clock = manualClock();
@@ -62,7 +44,7 @@ describe('health probes', () => {
   after(() => api.close());
 
   test('liveness answers 200 {"status": "ok"} to anyone, without a token, never rate-limited, never asking the database', async () => {
-    const queries = countQueries(api);
+    const queries = countStatements(api);
     try {
       for (let i = 0; i < 3; i++) {
         const res = await api.raw('/health/live', undefined, { anonymous: true });
@@ -86,7 +68,7 @@ describe('health probes', () => {
   });
 
   test('a flood of readiness probes costs the database one query a second, not one each', async () => {
-    const queries = countQueries(api);
+    const queries = countStatements(api);
     try {
       clock.advance(1000); // past the answer the earlier test left
       const answers = await Promise.all(

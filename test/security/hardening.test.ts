@@ -13,6 +13,7 @@ import { RATE_LIMIT_ADD_SQL } from '../../src/db/rate-limit.store.ts';
 import { sliceOf } from '../../src/http/rate-limit.ts';
 import { manualClock } from '../support/clock.ts';
 import {
+  countStatements,
   json,
   newUserId,
   startServerWithOwnDatabase,
@@ -153,25 +154,6 @@ describe('rate limits counted in memory, reconciled in batches', () => {
   beforeEach(() => clock.nextWindow());
   after(() => api.close());
 
-  /** Counts the batches the service sends to the shared counters until stop(). */
-  function countBatches(server: TestServer): { readonly count: number; stop(): void } {
-    const connection = server.db.em.getConnection();
-    const execute = connection.execute.bind(connection);
-    let count = 0;
-    connection.execute = ((...args: Parameters<typeof execute>) => {
-      if (args[0] === RATE_LIMIT_ADD_SQL) count++;
-      return execute(...args);
-    }) as typeof connection.execute;
-    return {
-      get count() {
-        return count;
-      },
-      stop: () => {
-        connection.execute = execute;
-      },
-    };
-  }
-
   const sharedHits = async (server: TestServer, userId: string) => {
     const [row] = await server.db.em
       .getConnection()
@@ -192,7 +174,7 @@ describe('rate limits counted in memory, reconciled in batches', () => {
   test('one instance admits exactly the quota, with exact RateLimit headers, and tells the database in a batch per slice, not per request', async (t) => {
     assert.equal(slice, 10);
     const userId = newUserId();
-    const batches = countBatches(api);
+    const batches = countStatements(api, (sql) => sql === RATE_LIMIT_ADD_SQL);
     const remaining: string[] = [];
     try {
       for (let i = 0; i < quota; i += 1) {

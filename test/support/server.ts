@@ -189,3 +189,28 @@ export async function createPostgresDatabase(serverUrl: string): Promise<{
     },
   };
 }
+
+/**
+ * Counts the statements a running service sends through its database connection from now until
+ * stop(); with `which`, only those whose SQL it accepts.
+ */
+export function countStatements(
+  server: RunningServer,
+  which: (sql: string) => boolean = () => true,
+): { readonly count: number; stop(): void } {
+  const connection = server.db.em.getConnection();
+  const execute = connection.execute.bind(connection);
+  let count = 0;
+  connection.execute = ((...args: Parameters<typeof execute>) => {
+    if (typeof args[0] !== 'string' || which(args[0])) count++;
+    return execute(...args);
+  }) as typeof connection.execute;
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => {
+      connection.execute = execute;
+    },
+  };
+}
