@@ -209,8 +209,15 @@ export class RateLimiter {
   #counter(key: string, windowId: number, policy: RateLimitPolicy): Counter {
     const known = this.#counters.get(key);
     if (known?.windowId === windowId) return known;
-    // A new window: hits not yet sent for the old one no longer matter.
-    if (known) this.#dirty.delete(known);
+    if (known) {
+      // A new window: hits not yet sent for the old one no longer matter, and requests still waiting
+      // for their batch are judged by what this instance knows, as when the store is down (never
+      // left waiting for a batch that will not carry them).
+      this.#dirty.delete(known);
+      const { waiting } = known;
+      known.waiting = [];
+      waiting.forEach((resolve, i) => resolve(known.counted - (waiting.length - 1 - i)));
+    }
     const counter = new Counter(key, windowId, policy.windowSeconds, sliceOf(policy.quota));
     this.#counters.set(key, counter);
     return counter;
