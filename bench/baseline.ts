@@ -4,6 +4,7 @@
 // MikroORM formats it and sent the same way, as one simple query), the mapping and the cursors. The
 // validation is Ajv on the spec's own schemas, as the validator does it, only called directly.
 // With `admission: false` it is the floor: the operation's statement and nothing else.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
@@ -165,7 +166,7 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
     let result: unknown;
     switch (operation) {
       case 'POST tasks': {
-        const [task] = await tasks(sql.insertTask(uuidv7(), userId, created!));
+        const [task] = await tasks(sql.insertTask(uuidv7(), userId, created!, randomUUID()));
         headers.Location = `/api/${encodeURIComponent(task!.userId)}/tasks/${task!.id}`;
         if (options.admission) headers.ETag = etagOf(task!.version);
         return send(res, 201, toApiTask(task!), headers);
@@ -188,13 +189,14 @@ export async function startBaseline(env: NodeJS.ProcessEnv, options: { admission
         result = (await tasks(sql.selectTask(userId, taskId!)))[0];
         break;
       case 'PUT task':
-        result = (await tasks(sql.updateTask(userId, taskId!, changes!)))[0];
+        result = (await tasks(sql.updateTask(userId, taskId!, changes!, randomUUID())))[0];
         break;
       case 'PATCH complete':
-        result = (await tasks(sql.setTaskCompletion(userId, taskId!, undefined)))[0];
+        result = (await tasks(sql.setTaskCompletion(userId, taskId!, undefined, randomUUID())))[0];
         break;
       case 'DELETE task':
-        if ((await query(sql.deleteTask(userId, taskId!))).length === 0) throw new Refusal(404, 'Task not found');
+        if ((await query(sql.deleteTask(userId, taskId!, randomUUID()))).length === 0)
+          throw new Refusal(404, 'Task not found');
         return send(res, 200, { message: 'Task deleted successfully' }, headers);
       default:
         throw new Refusal(405, `${req.method} is not served here.`);

@@ -31,14 +31,19 @@ export async function plans(url: string, data: DataSet): Promise<string> {
       ],
       [
         'createTask',
-        sql.insertTask('018f0000-0000-7000-8000-000000000000', user, {
-          title: 'Plan',
-          description: null,
-          completed: false,
-          priority: 0,
-          tags: [],
-          dueAt: null,
-        }),
+        sql.insertTask(
+          '018f0000-0000-7000-8000-000000000000',
+          user,
+          {
+            title: 'Plan',
+            description: null,
+            completed: false,
+            priority: 0,
+            tags: [],
+            dueAt: null,
+          },
+          '018f0000-0000-4000-8000-000000000000',
+        ),
       ],
     ];
     const out: string[] = [];

@@ -78,43 +78,6 @@ const DROPPED: ErrorKind = {
   messages: /^(Connection terminated unexpectedly|Client has encountered a connection error|server conn crashed\?$)/,
 };
 
-/**
- * The dropped connections that prove the statement was not committed, so even a write may run again.
- *
- * Every statement the service runs is one autocommit statement sent as a simple query (MikroORM
- * inlines the values and hands `pg` no parameters, so no Parse/Bind; see docs/scaling.md, "Behind a
- * pooler"). PostgreSQL answers 57P01 (admin_shutdown: pg_terminate_backend, a fast shutdown, Neon
- * suspending) or 57P05 (idle_session_timeout) from a backend told to stop while idle, before it
- * reads the statement, or while running it, which rolls it back. A backend that has committed
- * writes CommandComplete and ReadyForQuery first and only services the termination in its next
- * ReadCommand, where the reply is no longer this statement's. `pg`'s "not queryable" refusal and
- * EPIPE on the write mean the statement never reached a live backend at all.
- *
- * One exception, documented rather than handled: a server that logs the statement's duration
- * (log_duration, or log_min_duration_statement when the statement exceeds it) writes that line after
- * the commit and before ReadyForQuery, and writing a log line services a pending termination
- * (errfinish → CHECK_FOR_INTERRUPTS). A termination landing in those microseconds answers 57P01
- * for a committed write, which then runs twice.
- *
- * Not proof: ECONNRESET and "Connection terminated unexpectedly" (the statement may have committed
- * before the connection broke) and 57P02 (a crash: the backend was not asked, it was killed).
- *
- * Through PgBouncer in transaction mode: 57P01 and 57P05 reach us only from the server connection
- * linked to this client for this statement, forwarded in order, so they prove the same. PgBouncer's
- * own "server conn crashed?" proves nothing: it follows a server socket that failed after the
- * statement may have been forwarded and committed. "query_wait_timeout" and "server login has been
- * failing" do prove it (sent to a client still waiting for a server connection, before its statement
- * is forwarded: janitor.c's pool_client_maint, objects.c's check_fast_fail), yet they are not
- * listed: they mean the pooler has no server connection to give, an outage, not a dropped
- * connection, and running the statement again would only make the client wait twice as long.
- */
-const NOT_COMMITTED: ErrorKind = {
-  states: new Set(['57P01', '57P05']),
-  stateClasses: [],
-  socketCodes: new Set(['EPIPE']),
-  messages: /^Client has encountered a connection error and is not queryable/,
-};
-
 interface DriverError {
   code?: unknown;
   message?: unknown;
@@ -154,26 +117,26 @@ function causeOf(err: unknown): string {
  * statement sent in the meantime meets the dead connection. A short pause lets the pool discard
  * every such connection (measured on a quiet machine: none left after 20 ms), so a retry then finds a
  * live one. On a loaded machine the killed backends themselves may wait longer for a CPU before they
- * say so, and a retry can meet the next one: hence a second, longer pause (a write that failed with
- * an error proving it was not committed is safe to run any number of times).
+ * say so, and a retry can meet the next one: hence a second, longer pause.
  */
 const RETRY_PAUSES_MS = [50, 250];
 
-export interface StatementOptions {
-  /**
-   * When a statement that met a dropped connection runs again (at most twice, after the pauses above):
-   * - 'when-dropped': on any dropped connection (DROPPED). For reads, and writes whose repetition does no harm.
-   * - 'when-not-committed': only when the error proves it was not committed (NOT_COMMITTED). For every other write.
-   * - 'never': best-effort statements another run will catch up on.
-   */
-  retry: 'when-dropped' | 'when-not-committed' | 'never';
-}
-
-const RETRIED_ON: Record<StatementOptions['retry'], ErrorKind | undefined> = {
-  'when-dropped': DROPPED,
-  'when-not-committed': NOT_COMMITTED,
-  never: undefined,
-};
+/**
+ * How a statement that met a dropped connection (DROPPED) runs again, at most twice, after the
+ * pauses above.
+ *
+ * A read runs again as it is. A write may have committed before its connection broke: a backend
+ * that committed sends its answer before it looks at a termination, but a crash, a reset, a pooler's
+ * broken server connection, or a backend terminated while it writes a log line after the commit
+ * (log_duration) all end the connection with the answer lost, and a backend terminated while idle
+ * sometimes closes its socket without the 57P01 it owes (seen here: `pg` then reports "Connection
+ * terminated unexpectedly" for the statement it had just sent). So no error proves a write absent.
+ * Each write stamps its rows with an id of its own (task.sql.ts), and `landed` looks for that stamp:
+ * found, the write committed and what `landed` read is its answer; not found, it did not, and it runs
+ * again. The one case this misreads: another write to the same task, committed between this write's
+ * commit and the look (some milliseconds), hides the stamp, and this write is applied a second time.
+ */
+export type StatementOptions<T> = { retry: 'when-dropped' } | { retry: 'write'; landed: () => Promise<T | undefined> };
 
 /** Runs statements, turns outages into DatabaseUnavailableError, and logs each outage once, and its end. */
 export class DatabaseAvailability {
@@ -183,8 +146,7 @@ export class DatabaseAvailability {
     this.#outage = new OutageLog(logger, 'database', 'task calls answer 503 until it is back');
   }
 
-  async run<T>(statement: () => Promise<T>, { retry }: StatementOptions): Promise<T> {
-    const retriedOn = RETRIED_ON[retry];
+  async run<T>(statement: () => Promise<T>, options: StatementOptions<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await statement();
@@ -192,8 +154,12 @@ export class DatabaseAvailability {
         return result;
       } catch (err) {
         const pause = RETRY_PAUSES_MS[attempt];
-        if (!retriedOn || pause === undefined || !isKind(err, retriedOn)) throw this.#classify(err);
+        if (pause === undefined || !isKind(err, DROPPED)) throw this.#classify(err);
         await sleep(pause);
+        if (options.retry === 'write') {
+          const landed = await this.run(options.landed, { retry: 'when-dropped' });
+          if (landed !== undefined) return landed;
+        }
       }
     }
   }

@@ -25,6 +25,9 @@ export const TaskSchema = defineEntity({
     // 1 at creation, one more on every write: the task's ETag, and what If-Match compares in the
     // write's own WHERE clause, so two writers can never both pass the same precondition.
     version: p.integer().default(1),
+    // The id each write statement stamps on the row it writes: after a connection broke before a
+    // write's answer came, finding its stamp tells that it committed (src/db/availability.ts).
+    writeId: p.uuid().nullable(),
   },
   // The spec's bounds and the completion invariant, kept by the database too.
   checks: [

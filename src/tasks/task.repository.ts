@@ -1,11 +1,12 @@
 // One method per use case, each a single SQL statement (one round trip), scoped to its user. The
 // statements themselves are built in task.sql.ts. Updates are computed by the database
 // (`not completed`, `now()`), so concurrent requests never lose each other's writes.
+import { randomUUID } from 'node:crypto';
 import type { EntityMetadata } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../clock.ts';
-import type { DatabaseAvailability, StatementOptions } from '../db/availability.ts';
+import type { DatabaseAvailability } from '../db/availability.ts';
 import { TaskSchema, type Task } from './task.entity.ts';
 import type { TaskPosition } from './task.cursor.ts';
 import {
@@ -71,6 +72,23 @@ export interface TaskPage {
   next: TaskPosition | undefined;
 }
 
+/** A write, and the read that finds the stamp it leaves when it commits (see #rows). */
+interface Write {
+  statement: sql.Statement;
+  landed: sql.Statement;
+}
+
+/** Stamps a write on one task with an id of its own; `landed` builds the read that looks for it. */
+function stamped(
+  userId: string,
+  taskId: string,
+  write: (writeId: string) => sql.Statement,
+  landed = sql.writtenBy,
+): Write {
+  const writeId = randomUUID();
+  return { statement: write(writeId), landed: landed(userId, taskId, writeId) };
+}
+
 export class TaskRepository {
   readonly #em: SqlEntityManager;
   readonly #availability: DatabaseAvailability;
@@ -101,22 +119,27 @@ export class TaskRepository {
   }
 
   /**
-   * Every statement runs here, so an outage always becomes DatabaseUnavailableError (a 503). Reads
-   * pass `when-dropped`; a write (the default) runs again only when its error proves it was not
-   * committed (see NOT_COMMITTED in availability.ts), as a dropped write may have been.
+   * Every statement runs here, so an outage always becomes DatabaseUnavailableError (a 503). On a
+   * dropped connection a read runs again; a write passes `landed`, the read of its stamp, and runs
+   * again only if that finds it did not commit (StatementOptions in availability.ts). Statements
+   * that may run twice without harm (the purges) pass none.
    */
-  #rows<Row>(
-    statement: sql.Statement,
-    { retry = 'when-not-committed' }: Partial<StatementOptions> = {},
-  ): Promise<Row[]> {
-    return this.#availability.run(() => this.#em.getConnection().execute<Row[]>(statement.sql, statement.params), {
-      retry,
+  #rows<Row>(statement: sql.Statement, landed?: sql.Statement): Promise<Row[]> {
+    const execute = (s: sql.Statement) => () => this.#em.getConnection().execute<Row[]>(s.sql, s.params);
+    if (!landed) return this.#availability.run(execute(statement), { retry: 'when-dropped' });
+    const found = execute(landed);
+    return this.#availability.run(execute(statement), {
+      retry: 'write',
+      landed: async () => {
+        const rows = await found();
+        return rows.length > 0 ? rows : undefined;
+      },
     });
   }
 
   /** Runs a statement and reads its rows as tasks (column names and types mapped as the entity says). */
-  async #tasks(statement: sql.Statement, options?: Partial<StatementOptions>): Promise<Task[]> {
-    const rows = await this.#rows<Record<string, unknown>>(statement, options);
+  async #tasks(statement: sql.Statement, landed?: sql.Statement): Promise<Task[]> {
+    const rows = await this.#rows<Record<string, unknown>>(statement, landed);
     return rows.map((row) => this.#asTask(row));
   }
 
@@ -127,7 +150,9 @@ export class TaskRepository {
   /** With `retry`, a retry of the same request answers the task first created, and creates nothing. */
   async createTask(userId: string, task: NewTask, retry?: Retry): Promise<WriteOutcome> {
     // UUIDv7: time-ordered, so new rows land at the right edge of the primary-key index.
-    const { task: created, replayed } = await this.#once(userId, sql.insertTask(uuidv7(), userId, task), retry);
+    const id = uuidv7();
+    const write = stamped(userId, id, (writeId) => sql.insertTask(id, userId, task, writeId));
+    const { task: created, replayed } = await this.#once(userId, write, retry);
     return { task: created!, replayed };
   }
 
@@ -141,7 +166,7 @@ export class TaskRepository {
       const horizon = new Date(Date.now() - this.#tombstoneRetentionDays * DAY_MS);
       if (updatedSince < horizon) throw new SyncTooOldError(horizon, this.#tombstoneRetentionDays);
     }
-    const rows = await this.#rows<Record<string, unknown>>(sql.listTasks(userId, query), { retry: 'when-dropped' });
+    const rows = await this.#rows<Record<string, unknown>>(sql.listTasks(userId, query));
     const items = rows.slice(0, query.limit).map((row) => this.#asItem(row));
     const last = items.at(-1);
     const position = (item: Task | TaskTombstone) =>
@@ -170,13 +195,13 @@ export class TaskRepository {
       completed: number;
       overdue: number;
       due_today: number;
-    }>(statement, { retry: 'when-dropped' });
+    }>(statement);
     const { total, pending, completed, overdue, due_today: dueToday } = row!;
     return { total, pending, completed, overdue, dueToday };
   }
 
   async getTask(userId: string, taskId: string): Promise<Task | undefined> {
-    return (await this.#tasks(sql.selectTask(userId, taskId), { retry: 'when-dropped' }))[0];
+    return (await this.#tasks(sql.selectTask(userId, taskId)))[0];
   }
 
   // The writes below take `expected`: the versions the task may be at for the write to happen
@@ -189,7 +214,8 @@ export class TaskRepository {
     changes: TaskChanges,
     expected?: readonly number[],
   ): Promise<Task | undefined> {
-    return (await this.#write(sql.updateTask(userId, taskId, changes, expected), userId, taskId, expected))?.task;
+    const write = stamped(userId, taskId, (writeId) => sql.updateTask(userId, taskId, changes, writeId, expected));
+    return (await this.#write(write, userId, taskId, expected))?.task;
   }
 
   /**
@@ -203,14 +229,21 @@ export class TaskRepository {
     expected?: readonly number[],
     retry?: Retry,
   ): Promise<WriteOutcome | undefined> {
-    const statement = sql.setTaskCompletion(userId, taskId, completed, expected);
-    return this.#write(statement, userId, taskId, expected, retry);
+    const write = stamped(userId, taskId, (writeId) =>
+      sql.setTaskCompletion(userId, taskId, completed, writeId, expected),
+    );
+    return this.#write(write, userId, taskId, expected, retry);
   }
 
   /** True when a task was deleted. */
   async deleteTask(userId: string, taskId: string, expected?: readonly number[]): Promise<boolean> {
-    const deleted =
-      (await this.#write(sql.deleteTask(userId, taskId, expected), userId, taskId, expected)) !== undefined;
+    const write = stamped(
+      userId,
+      taskId,
+      (writeId) => sql.deleteTask(userId, taskId, writeId, expected),
+      sql.deletedBy,
+    );
+    const deleted = (await this.#write(write, userId, taskId, expected)) !== undefined;
     if (deleted && this.#clock() - this.#lastPurge >= PURGE_EVERY_MS) {
       this.purgeTombstones().catch(() => {}); // best effort: the next delete a minute on tries again
     }
@@ -239,13 +272,13 @@ export class TaskRepository {
    * at another version (TaskChangedError) from no task at all (undefined: not found).
    */
   async #write(
-    statement: sql.Statement,
+    write: Write,
     userId: string,
     taskId: string,
     expected: readonly number[] | undefined,
     retry?: Retry,
   ): Promise<WriteOutcome | undefined> {
-    const { task, replayed } = await this.#once(userId, statement, retry);
+    const { task, replayed } = await this.#once(userId, write, retry);
     if (task) return { task, replayed };
     if (expected === undefined) return undefined;
     const current = await this.getTask(userId, taskId);
@@ -261,14 +294,14 @@ export class TaskRepository {
    */
   async #once(
     userId: string,
-    write: sql.Statement,
+    write: Write,
     retry: Retry | undefined,
   ): Promise<{ task: Task | undefined; replayed: boolean }> {
-    if (!retry) return { task: (await this.#tasks(write))[0], replayed: false };
+    if (!retry) return { task: (await this.#tasks(write.statement, write.landed))[0], replayed: false };
     const earlier = await this.#recall(userId, retry);
     if (earlier) return { task: earlier, replayed: true };
     try {
-      const [task] = await this.#tasks(idempotency.remembered(write, userId, retry));
+      const [task] = await this.#tasks(idempotency.remembered(write.statement, userId, retry), write.landed);
       if (task && this.#clock() - this.#lastSweep >= SWEEP_EVERY_MS) {
         this.sweepExpiredKeys().catch(() => {}); // best effort: expired keys are also ignored when read
       }
@@ -282,9 +315,7 @@ export class TaskRepository {
   }
 
   async #recall(userId: string, retry: Retry): Promise<Task | undefined> {
-    const [row] = await this.#rows<Record<string, unknown>>(idempotency.recall(userId, retry.key), {
-      retry: 'when-dropped',
-    });
+    const [row] = await this.#rows<Record<string, unknown>>(idempotency.recall(userId, retry.key));
     if (!row) return undefined;
     const { idempotency_fingerprint: fingerprint, ...task } = row;
     if (fingerprint !== retry.fingerprint) throw new IdempotencyKeyReusedError();

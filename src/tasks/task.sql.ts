@@ -24,11 +24,14 @@ function atVersion(expected: readonly number[] | undefined): Statement {
   return { sql: ' and version = any(array[?]::int[])', params: [expected] };
 }
 
-export function insertTask(id: string, userId: string, task: NewTask): Statement {
+// Every write stamps `write_id` with an id of its own (a random UUID per call), which writtenBy and
+// deletedBy below look for when the write's connection broke before its answer came.
+
+export function insertTask(id: string, userId: string, task: NewTask, writeId: string): Statement {
   const tags = tagArray(task.tags);
   return {
-    sql: `insert into task (id, user_id, title, description, completed, completed_at, priority, tags, due_at)
-      values (?, ?, ?, ?, ?, case when ? then now() end, ?, ${tags.sql}, ?)
+    sql: `insert into task (id, user_id, title, description, completed, completed_at, priority, tags, due_at, write_id)
+      values (?, ?, ?, ?, ?, case when ? then now() end, ?, ${tags.sql}, ?, ?)
       returning *`,
     params: [
       id,
@@ -40,12 +43,29 @@ export function insertTask(id: string, userId: string, task: NewTask): Statement
       task.priority,
       ...tags.params,
       task.dueAt,
+      writeId,
     ],
   };
 }
 
 export function selectTask(userId: string, taskId: string): Statement {
   return { sql: 'select * from task where id = ? and user_id = ?', params: [taskId, userId] };
+}
+
+/**
+ * The task as the write stamped `writeId` left it: a row when that write committed and nothing has
+ * written the task since, none when it did not commit (or another write came after it).
+ */
+export function writtenBy(userId: string, taskId: string, writeId: string): Statement {
+  return { sql: 'select * from task where id = ? and user_id = ? and write_id = ?', params: [taskId, userId, writeId] };
+}
+
+/** The delete stamped `writeId`, as deleteTask answers it, when it committed. */
+export function deletedBy(userId: string, taskId: string, writeId: string): Statement {
+  return {
+    sql: 'select id from task_tombstone where id = ? and user_id = ? and write_id = ?',
+    params: [taskId, userId, writeId],
+  };
 }
 
 /**
@@ -56,6 +76,7 @@ export function updateTask(
   userId: string,
   taskId: string,
   changes: TaskChanges,
+  writeId: string,
   expected?: readonly number[],
 ): Statement {
   const sets: string[] = [];
@@ -78,6 +99,7 @@ export function updateTask(
   if (changes.dueAt !== undefined) set('due_at = ?', changes.dueAt);
   set('updated_at = now()');
   set('version = version + 1');
+  set('write_id = ?', writeId);
   const condition = atVersion(expected);
   return {
     sql: `update task set ${sets.join(', ')} where id = ? and user_id = ?${condition.sql} returning *`,
@@ -94,6 +116,7 @@ export function setTaskCompletion(
   userId: string,
   taskId: string,
   completed: boolean | undefined,
+  writeId: string,
   expected?: readonly number[],
 ): Statement {
   const condition = atVersion(expected);
@@ -101,9 +124,9 @@ export function setTaskCompletion(
     return {
       sql: `update task
         set completed = not completed, completed_at = case when completed then null else now() end,
-          updated_at = now(), version = version + 1
+          updated_at = now(), version = version + 1, write_id = ?
         where id = ? and user_id = ?${condition.sql} returning *`,
-      params: [taskId, userId, ...condition.params],
+      params: [writeId, taskId, userId, ...condition.params],
     };
   }
   // One UPDATE whatever the current state (the right-hand sides read the old row), so it stays a
@@ -112,9 +135,9 @@ export function setTaskCompletion(
     sql: `update task
       set completed = ?, completed_at = case when ? then coalesce(completed_at, now()) end,
         updated_at = case when completed = ? then updated_at else now() end,
-        version = case when completed = ? then version else version + 1 end
+        version = case when completed = ? then version else version + 1 end, write_id = ?
       where id = ? and user_id = ?${condition.sql} returning *`,
-    params: [completed, completed, completed, completed, taskId, userId, ...condition.params],
+    params: [completed, completed, completed, completed, writeId, taskId, userId, ...condition.params],
   };
 }
 
@@ -122,12 +145,12 @@ export function setTaskCompletion(
  * Deletes the task and leaves its tombstone in the same statement, so no deletion goes unrecorded
  * for incremental sync; every other statement reads only `task`, so a deleted task stays not found.
  */
-export function deleteTask(userId: string, taskId: string, expected?: readonly number[]): Statement {
+export function deleteTask(userId: string, taskId: string, writeId: string, expected?: readonly number[]): Statement {
   const condition = atVersion(expected);
   return {
     sql: `with gone as (delete from task where id = ? and user_id = ?${condition.sql} returning id, user_id)
-      insert into task_tombstone (id, user_id) select id, user_id from gone returning id`,
-    params: [taskId, userId, ...condition.params],
+      insert into task_tombstone (id, user_id, write_id) select id, user_id, ? from gone returning id`,
+    params: [taskId, userId, ...condition.params, writeId],
   };
 }
 

@@ -284,7 +284,7 @@ class SettlingAvailability extends DatabaseAvailability {
   constructor() {
     super(pino({ level: 'silent' }));
   }
-  override run<T>(statement: () => Promise<T>, options: StatementOptions): Promise<T> {
+  override run<T>(statement: () => Promise<T>, options: StatementOptions<T>): Promise<T> {
     const running = super.run(statement, options);
     const forget = () => {
       this.#running.delete(settled);

@@ -6,6 +6,7 @@ import { Migration20261126053706_list_indexes } from './Migration20261126053706_
 import { Migration20261126054458_task_version } from './Migration20261126054458_task_version.ts';
 import { Migration20261126064500_idempotency_key } from './Migration20261126064500_idempotency_key.ts';
 import { Migration20261126072000_task_tombstone } from './Migration20261126072000_task_tombstone.ts';
+import { Migration20261126120000_write_id } from './Migration20261126120000_write_id.ts';
 
 // Every migration, oldest first. `npm run migration:create -- <name>` writes a new file; add it here.
 export const migrationsList: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126054458_task_version', class: Migration20261126054458_task_version },
   { name: 'Migration20261126064500_idempotency_key', class: Migration20261126064500_idempotency_key },
   { name: 'Migration20261126072000_task_tombstone', class: Migration20261126072000_task_tombstone },
+  { name: 'Migration20261126120000_write_id', class: Migration20261126120000_write_id },
 ];
