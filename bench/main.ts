@@ -15,7 +15,17 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { BenchFailure, chooseScenarios, fire, requests, seed, seedDoomed, tokens, type DataSet } from './load.ts';
+import {
+  BenchFailure,
+  chooseScenarios,
+  fire,
+  requests,
+  seed,
+  seedDoomed,
+  tokens,
+  type DataSet,
+  type Scenario,
+} from './load.ts';
 import { measure, type Measurement } from './measure.ts';
 import { checkParity } from './parity.ts';
 import { plans } from './plans.ts';
@@ -111,22 +121,19 @@ async function main(): Promise<void> {
     const mix = chooseScenarios('mix')[0]!;
     for (const server of servers) await fire(server.url, requests(mix, DATA, auth), SERVER_WARMUP, CONNECTIONS);
 
+    // deleteTask deletes each task once: a run gets tasks of its own to delete, as many as it could reach.
+    const doomedFor = (scenario: Scenario, seconds: number, tag: string) =>
+      scenario.operation === 'deleteTask'
+        ? seedDoomed(url, DATA, scenario.hot, seconds * DELETES_PER_SECOND, `${tag}-${scenario.name}`)
+        : Promise.resolve([]);
+
     const results: Measurement[] = [];
     for (const [i, scenario] of SCENARIOS.entries()) {
       const rounds = new Map<Server, Measurement[]>(servers.map((server) => [server, []]));
       for (let round = 0; round < ROUNDS; round++) {
         // Rotate who goes first, so no server always gets the coldest slot.
         for (const server of servers.map((_, j) => servers[(i + j + round) % servers.length]!)) {
-          const doomed =
-            scenario.operation === 'deleteTask'
-              ? await seedDoomed(
-                  url,
-                  DATA,
-                  scenario.hot,
-                  (WARMUP + SECONDS) * DELETES_PER_SECOND,
-                  `${server.kind}-${scenario.name}-${round}`,
-                )
-              : [];
+          const doomed = await doomedFor(scenario, WARMUP + SECONDS, `${server.kind}-${round}`);
           const next = requests(scenario, DATA, auth, doomed);
           rounds.get(server)!.push(
             await measure(server, scenario.name, next, {
@@ -153,7 +160,8 @@ async function main(): Promise<void> {
       for (const scenario of profiled) {
         for (const server of servers.filter((s) => s.kind !== 'floor')) {
           const profilePath = join(dir, `${server.kind}-${scenario.name}.cpuprofile`);
-          const m = await measure(server, scenario.name, requests(scenario, DATA, auth), {
+          const doomed = await doomedFor(scenario, SECONDS, `${server.kind}-profile`);
+          const m = await measure(server, scenario.name, requests(scenario, DATA, auth, doomed), {
             seconds: SECONDS,
             warmup: 0,
             connections: CONNECTIONS,
